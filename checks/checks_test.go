@@ -1,0 +1,288 @@
+package checks
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+const ns = "lab"
+
+func ptr[T any](v T) *T { return &v }
+
+func deployment(name string, desired, available int32, mutate ...func(*appsv1.Deployment)) *appsv1.Deployment {
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Generation: 1},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr(desired)},
+		Status:     appsv1.DeploymentStatus{ObservedGeneration: 1, AvailableReplicas: available, ReadyReplicas: available, UpdatedReplicas: available},
+	}
+	for _, m := range mutate {
+		m(d)
+	}
+	return d
+}
+
+func pod(name, uid string, restarts int32, mutate ...func(*corev1.Pod)) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID(uid), Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web"}}},
+		Status: corev1.PodStatus{
+			Phase:             corev1.PodRunning,
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "web", RestartCount: restarts, Ready: true}},
+		},
+	}
+	for _, m := range mutate {
+		m(p)
+	}
+	return p
+}
+
+func oomKilled(p *corev1.Pod) {
+	p.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}
+}
+
+func errored(p *corev1.Pod) {
+	p.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 1}
+}
+
+func liveness(handler corev1.ProbeHandler) func(*appsv1.Deployment) {
+	return func(d *appsv1.Deployment) {
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web", LivenessProbe: &corev1.Probe{ProbeHandler: handler}}}
+	}
+}
+
+var httpGet = corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz"}}
+var execProbe = corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}}
+
+// baseline3 is three web pods with no restarts, as a step would record them.
+func baseline3() *Baseline {
+	return NewBaseline([]*corev1.Pod{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0)})
+}
+
+// Every check type is proven both ways: the wrong state fails with a found
+// message that says why, the right state passes.
+func TestCheckTypes(t *testing.T) {
+	tests := []struct {
+		name      string
+		spec      Spec
+		baseline  *Baseline
+		wrong     []runtime.Object
+		wrongSays string
+		right     []runtime.Object
+	}{
+		{
+			name:      "deployment-available",
+			spec:      Spec{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3))},
+			wrong:     []runtime.Object{deployment("web", 3, 2)},
+			wrongSays: "2 available",
+			right:     []runtime.Object{deployment("web", 3, 3)},
+		},
+		{
+			name:      "deployment-available missing",
+			spec:      Spec{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3))},
+			wrong:     nil,
+			wrongSays: "no Deployment web",
+			right:     []runtime.Object{deployment("web", 3, 3)},
+		},
+		{
+			name:      "pod-count",
+			spec:      Spec{Type: "pod-count", Selector: "app=web", Count: ptr(5)},
+			wrong:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0)},
+			wrongSays: "3 pods",
+			right:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0), pod("web-d", "d", 0), pod("web-e", "e", 0)},
+		},
+		{
+			name:      "pod-replaced",
+			spec:      Spec{Type: "pod-replaced", Selector: "app=web"},
+			baseline:  baseline3(),
+			wrong:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0)},
+			wrongSays: "no UID changed",
+			right:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-d", "d", 0)},
+		},
+		{
+			name:      "pod-replaced deleted but not back",
+			spec:      Spec{Type: "pod-replaced", Selector: "app=web"},
+			baseline:  baseline3(),
+			wrong:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0)},
+			wrongSays: "no new pod is running",
+			right:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-x", "x", 0)},
+		},
+		{
+			name:      "restarted",
+			spec:      Spec{Type: "restarted", Selector: "app=web"},
+			baseline:  NewBaseline([]*corev1.Pod{pod("web-a", "a", 2)}),
+			wrong:     []runtime.Object{pod("web-a", "a", 2)},
+			wrongSays: "no restart since the step started",
+			right:     []runtime.Object{pod("web-a", "a", 3)},
+		},
+		{
+			name:      "restarted new pod counts from zero",
+			spec:      Spec{Type: "restarted", Selector: "app=web", Container: "web"},
+			baseline:  &Baseline{},
+			wrong:     []runtime.Object{pod("web-n", "n", 0)},
+			wrongSays: "restarts 0",
+			right:     []runtime.Object{pod("web-n", "n", 1)},
+		},
+		{
+			name:      "terminated-reason",
+			spec:      Spec{Type: "terminated-reason", Selector: "app=web", Reason: "OOMKilled"},
+			wrong:     []runtime.Object{pod("web-a", "a", 1, errored)},
+			wrongSays: "Error (exit code 1)",
+			right:     []runtime.Object{pod("web-a", "a", 1, oomKilled)},
+		},
+		{
+			name:      "probe",
+			spec:      Spec{Type: "probe", Name: "web", Probe: "liveness", Handler: "httpGet"},
+			wrong:     []runtime.Object{deployment("web", 1, 1, liveness(execProbe))},
+			wrongSays: "liveness=exec",
+			right:     []runtime.Object{deployment("web", 1, 1, liveness(httpGet))},
+		},
+		{
+			name:      "probe absent",
+			spec:      Spec{Type: "probe", Name: "web", Probe: "liveness"},
+			wrong:     []runtime.Object{deployment("web", 1, 1, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web"}} })},
+			wrongSays: "no probes",
+			right:     []runtime.Object{deployment("web", 1, 1, liveness(execProbe))},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := runOnce(t, tc.spec, tc.baseline, tc.wrong...)
+			if got.Passed {
+				t.Fatalf("wrong state passed: %s", got.Sentence())
+			}
+			if !strings.Contains(got.Found, tc.wrongSays) {
+				t.Errorf("found = %q, want it to contain %q", got.Found, tc.wrongSays)
+			}
+			if got := runOnce(t, tc.spec, tc.baseline, tc.right...); !got.Passed {
+				t.Fatalf("right state failed: %s", got.Sentence())
+			}
+		})
+	}
+}
+
+func runOnce(t *testing.T, s Spec, b *Baseline, objs ...runtime.Object) Result {
+	t.Helper()
+	e := &Engine{Client: fake.NewSimpleClientset(objs...), Namespace: ns}
+	res, err := e.Run(context.Background(), []Spec{s}, Options{Baseline: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
+// A waiting check passes on the event that makes it hold, long before its
+// timeout, and a check that never holds fails at its own timeout.
+func TestEngineWaitsForEvents(t *testing.T) {
+	client := fake.NewSimpleClientset(deployment("web", 3, 1))
+	e := &Engine{Client: client, Namespace: ns}
+	specs := []Spec{
+		{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3)), Timeout: Duration{30 * time.Second}},
+		{Type: "pod-count", Selector: "app=nothing", Count: ptr(1), Timeout: Duration{300 * time.Millisecond}},
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		_, err := client.AppsV1().Deployments(ns).UpdateStatus(context.Background(), deployment("web", 3, 3), metav1.UpdateOptions{})
+		if err != nil {
+			t.Error(err)
+		}
+	}()
+	start := time.Now()
+	res, err := e.Run(context.Background(), specs, Options{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Passed {
+		t.Errorf("deployment check: %s", res[0].Sentence())
+	}
+	if res[1].Passed {
+		t.Errorf("pod-count check passed on an empty namespace: %s", res[1].Sentence())
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("run took %s: the deployment check should pass on the update event, not at its 30s timeout", el)
+	}
+}
+
+// A check that passed earlier in the step is not judged again, even if the
+// state moved on.
+func TestPassedStaysPassed(t *testing.T) {
+	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
+	res, err := e.Run(context.Background(), []Spec{{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3))}}, Options{Passed: map[int]bool{0: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Passed {
+		t.Fatalf("earlier pass was not kept: %s", res[0].Sentence())
+	}
+}
+
+func TestCancelledRunReportsError(t *testing.T) {
+	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(time.Second); cancel() }()
+	res, err := e.Run(ctx, []Spec{{Type: "pod-count", Selector: "app=x", Count: ptr(1), Timeout: Duration{time.Minute}}}, Options{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Err == nil || res[0].Passed {
+		t.Fatalf("want a cancelled, unpassed result, got %+v", res[0])
+	}
+}
+
+func TestParseSpecs(t *testing.T) {
+	tests := []struct {
+		name, src, wantErr string
+	}{
+		{"ok", "- type: pod-count\n  selector: app=web\n  count: 3\n  timeout: 90s\n", ""},
+		{"unknown type", "- type: pod-cuont\n  selector: app=web\n", `unknown check type "pod-cuont"`},
+		{"unknown field", "- type: pod-count\n  selector: app=web\n  count: 3\n  replica: 2\n", `unknown field "replica"`},
+		{"missing field", "- type: deployment-available\n  name: web\n", `check 1: deployment-available: field "replicas" is required`},
+		{"bad selector", "- type: pod-count\n  selector: 'app in ('\n  count: 1\n", "selector"},
+		{"bad timeout", "- type: pod-count\n  selector: app=web\n  count: 1\n  timeout: soon\n", "timeout"},
+		{"not a list", "type: pod-count\n", "not a YAML list"},
+		{"empty", "", "empty"},
+		{"probe kind", "- type: probe\n  name: web\n  probe: alive\n", "liveness, readiness or startup"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSpecs([]byte(tc.src))
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("ParseSpecs(%q) = %v, want no error", tc.src, err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("ParseSpecs(%q) = %v, want error containing %q", tc.src, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestCollectEvidence(t *testing.T) {
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "e1", Namespace: ns},
+		Type:           "Warning",
+		Reason:         "BackOff",
+		Message:        "Back-off restarting failed container",
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-a"},
+		Count:          3,
+	}
+	other := pod("db-a", "z", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"app": "db"} })
+	client := fake.NewSimpleClientset(ev, pod("web-a", "a", 2, oomKilled), other)
+	got, err := CollectEvidence(context.Background(), client, ns, []string{"app=web"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Events) != 1 || !strings.Contains(got.Events[0], "BackOff Pod/web-a") || !strings.Contains(got.Events[0], "(x3)") {
+		t.Errorf("events = %q", got.Events)
+	}
+	if len(got.Pods) != 1 || !strings.Contains(got.Pods[0], "restarts 2") || !strings.Contains(got.Pods[0], "OOMKilled") {
+		t.Errorf("pods = %q, want only web-a with its restarts and OOMKilled", got.Pods)
+	}
+}

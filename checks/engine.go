@@ -1,0 +1,185 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Result is the verdict on one check of a step.
+type Result struct {
+	Index    int    // position in the step's check block
+	Expected string // what had to hold
+	Found    string // what the cluster showed last
+	Passed   bool
+	Elapsed  time.Duration
+	Err      error // the check could not be judged (cancelled, bad spec)
+}
+
+// Sentence is the one-line verdict a learner reads.
+func (r Result) Sentence() string {
+	if r.Err != nil {
+		return fmt.Sprintf("expected %s; could not check: %v", r.Expected, r.Err)
+	}
+	return fmt.Sprintf("expected %s; found %s", r.Expected, r.Found)
+}
+
+// Options tune one run of the engine.
+type Options struct {
+	// Wait makes each check wait, event by event, up to its timeout for its
+	// condition to hold. Without it every check is judged once, now (what
+	// `labs test` needs before running a solution).
+	Wait bool
+	// Passed lists checks that already passed earlier in this step: a passed
+	// check stays passed, so they are reported and not judged again.
+	Passed map[int]bool
+	// Baseline is the namespace as it was when the step started.
+	Baseline *Baseline
+	// OnResult, if set, is called as each check settles.
+	OnResult func(Result)
+}
+
+// Engine evaluates checks against one namespace of a live cluster.
+type Engine struct {
+	Client    kubernetes.Interface
+	Namespace string
+}
+
+// Run judges the specs concurrently: each check passes the moment an informer
+// event produces a state in which it holds, or fails at its own timeout.
+func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result, error) {
+	compiled := make([]Check, len(specs))
+	for i, s := range specs {
+		c, err := Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("check %d: %w", i+1, err)
+		}
+		compiled[i] = c
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := e.watch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer w.factory.Shutdown()
+	defer cancel() // Shutdown waits for informers, which stop on ctx.
+
+	results := make([]Result, len(specs))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, c := range compiled {
+		if opts.Passed[i] {
+			results[i] = Result{Index: i, Expected: c.Expected(), Found: "passed earlier in this step", Passed: true}
+			continue
+		}
+		wg.Add(1)
+		go func(i int, c Check, timeout time.Duration) {
+			defer wg.Done()
+			r := e.judge(ctx, w, c, timeout, opts)
+			r.Index = i
+			results[i] = r
+			if opts.OnResult != nil {
+				mu.Lock()
+				opts.OnResult(r)
+				mu.Unlock()
+			}
+		}(i, c, TimeoutOf(specs[i]))
+	}
+	wg.Wait()
+	return results, nil
+}
+
+func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Duration, opts Options) Result {
+	start := time.Now()
+	var deadline <-chan time.Time
+	if opts.Wait {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		changed := w.changed()
+		ok, found := c.Evaluate(w.snapshot(e.Namespace, opts.Baseline))
+		r := Result{Expected: c.Expected(), Found: found, Passed: ok, Elapsed: time.Since(start)}
+		if ok || !opts.Wait {
+			return r
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			r.Elapsed = time.Since(start)
+			return r
+		case <-ctx.Done():
+			r.Err = ctx.Err()
+			return r
+		}
+	}
+}
+
+// watcher keeps informer caches of the namespace and wakes every waiting
+// check on each change.
+type watcher struct {
+	factory informers.SharedInformerFactory
+	pods    func() ([]*podT, error)
+	deps    func() ([]*deployT, error)
+
+	mu   sync.Mutex
+	wake chan struct{}
+}
+
+func (e *Engine) watch(ctx context.Context) (*watcher, error) {
+	f := informers.NewSharedInformerFactoryWithOptions(e.Client, 0, informers.WithNamespace(e.Namespace))
+	w := &watcher{factory: f, wake: make(chan struct{})}
+	pods := f.Core().V1().Pods()
+	deps := f.Apps().V1().Deployments()
+	h := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { w.broadcast() },
+		UpdateFunc: func(any, any) { w.broadcast() },
+		DeleteFunc: func(any) { w.broadcast() },
+	}
+	for _, inf := range []cache.SharedIndexInformer{pods.Informer(), deps.Informer()} {
+		if _, err := inf.AddEventHandler(h); err != nil {
+			return nil, fmt.Errorf("watching namespace %s: %w", e.Namespace, err)
+		}
+	}
+	w.pods = func() ([]*podT, error) { return pods.Lister().Pods(e.Namespace).List(labels.Everything()) }
+	w.deps = func() ([]*deployT, error) { return deps.Lister().Deployments(e.Namespace).List(labels.Everything()) }
+	f.Start(ctx.Done())
+	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("watching %v in namespace %s: cache did not sync", typ, e.Namespace)
+		}
+	}
+	return w, nil
+}
+
+func (w *watcher) broadcast() {
+	w.mu.Lock()
+	close(w.wake)
+	w.wake = make(chan struct{})
+	w.mu.Unlock()
+}
+
+// changed returns a channel closed at the next change after this call.
+func (w *watcher) changed() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.wake
+}
+
+func (w *watcher) snapshot(ns string, b *Baseline) *State {
+	pods, _ := w.pods()
+	deps, _ := w.deps()
+	return &State{Namespace: ns, Pods: pods, Deployments: deps, Baseline: b}
+}

@@ -1,0 +1,232 @@
+package content
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/labs-dev/labs/checks"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+	"sigs.k8s.io/yaml"
+)
+
+// ParseError points at the line of a lab file that is wrong.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+var (
+	idPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	fence     = []byte("---")
+)
+
+// Parse reads one lab file. name is used in error messages.
+func Parse(name string, src []byte) (*Lab, error) {
+	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+	lab := &Lab{Source: name}
+	body, bodyLine, err := splitFrontMatter(name, src, &lab.Meta)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{file: name, src: body, lineOffset: bodyLine - 1}
+	if err := p.parse(lab); err != nil {
+		return nil, err
+	}
+	return lab, nil
+}
+
+func splitFrontMatter(name string, src []byte, meta *Meta) ([]byte, int, error) {
+	if !bytes.HasPrefix(src, append(fence, '\n')) {
+		return nil, 0, &ParseError{name, 1, "missing front matter: a lab starts with a '---' line, YAML (id, title, summary, namespace), and another '---' line"}
+	}
+	rest := src[len(fence)+1:]
+	end := bytes.Index(rest, []byte("\n---\n"))
+	if end < 0 {
+		return nil, 0, &ParseError{name, 1, "front matter is not closed by a '---' line"}
+	}
+	yml := rest[:end+1]
+	if err := yaml.UnmarshalStrict(yml, meta); err != nil {
+		return nil, 0, &ParseError{name, 2, "front matter: " + err.Error()}
+	}
+	for _, f := range []struct{ field, value string }{{"id", meta.ID}, {"title", meta.Title}, {"summary", meta.Summary}, {"namespace", meta.Namespace}} {
+		if f.value == "" {
+			return nil, 0, &ParseError{name, 2, fmt.Sprintf("front matter: field %q is required", f.field)}
+		}
+	}
+	if !idPattern.MatchString(meta.ID) || !idPattern.MatchString(meta.Namespace) {
+		return nil, 0, &ParseError{name, 2, fmt.Sprintf("front matter: id %q and namespace %q must be lower-case letters, digits and '-'", meta.ID, meta.Namespace)}
+	}
+	bodyStart := len(fence) + 1 + end + len("\n---\n")
+	return src[bodyStart:], bytes.Count(src[:bodyStart], []byte("\n")) + 1, nil
+}
+
+type parser struct {
+	file       string
+	src        []byte
+	lineOffset int
+}
+
+func (p *parser) errorf(n ast.Node, format string, args ...any) error {
+	return &ParseError{p.file, p.line(n), fmt.Sprintf(format, args...)}
+}
+
+// line is the 1-based line in the whole file where n starts.
+func (p *parser) line(n ast.Node) int {
+	pos, below := -1, 0
+	if fb, ok := n.(*ast.FencedCodeBlock); ok && fb.Info != nil {
+		pos = fb.Info.Segment.Start // on the opening fence
+	} else if l := n.Lines(); l != nil && l.Len() > 0 {
+		pos = l.At(0).Start
+		if _, ok := n.(*ast.FencedCodeBlock); ok {
+			below = 1 // Lines() starts below the opening fence
+		}
+	}
+	if pos < 0 {
+		pos = n.Pos()
+	}
+	if pos < 0 {
+		return p.lineOffset + 1
+	}
+	return p.lineOffset + bytes.Count(p.src[:pos], []byte("\n")) + 1 - below
+}
+
+func (p *parser) parse(lab *Lab) error {
+	doc := goldmark.New().Parser().Parse(text.NewReader(p.src))
+	var step *Step
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		if h, ok := n.(*ast.Heading); ok && h.Level == 2 {
+			if step != nil {
+				if err := p.finish(step); err != nil {
+					return err
+				}
+			}
+			lab.Steps = append(lab.Steps, Step{Title: plain(p.src, h), Line: p.line(h), Prose: Prose{src: p.src}})
+			step = &lab.Steps[len(lab.Steps)-1]
+			continue
+		}
+		if fb, ok := n.(*ast.FencedCodeBlock); ok {
+			if handled, err := p.block(lab, step, fb); err != nil {
+				return err
+			} else if handled {
+				continue
+			}
+		}
+		if step == nil {
+			lab.Intro.src = p.src
+			lab.Intro.nodes = append(lab.Intro.nodes, n)
+		} else {
+			step.Prose.nodes = append(step.Prose.nodes, n)
+		}
+	}
+	if step == nil {
+		return &ParseError{p.file, p.lineOffset + 1, "no steps: each '## ' heading starts a step"}
+	}
+	return p.finish(step)
+}
+
+// finish validates a step once its section ends (at next, or the file's end).
+func (p *parser) finish(s *Step) error {
+	at := &ParseError{File: p.file, Line: s.Line}
+	switch {
+	case len(s.Checks) == 0:
+		at.Msg = fmt.Sprintf("step %q has no ```check block: every step must be checkable", s.Title)
+	case strings.TrimSpace(s.Solve) == "":
+		at.Msg = fmt.Sprintf("step %q has no ```solve block: every step needs a reference solution", s.Title)
+	default:
+		return nil
+	}
+	return at
+}
+
+// block handles the special fenced blocks; others stay prose.
+func (p *parser) block(lab *Lab, step *Step, fb *ast.FencedCodeBlock) (bool, error) {
+	info := ""
+	if fb.Info != nil {
+		info = strings.TrimSpace(string(fb.Info.Segment.Value(p.src)))
+	}
+	kind, arg, _ := strings.Cut(info, " ")
+	body := p.code(fb)
+	needStep := func() error {
+		if step == nil {
+			return p.errorf(fb, "a ```%s block must be inside a step (after a '## ' heading)", kind)
+		}
+		return nil
+	}
+	switch kind {
+	case "setup":
+		switch strings.TrimSpace(arg) {
+		case "":
+		case "sh":
+		default:
+			return true, p.errorf(fb, "```setup takes no argument or \"sh\", not %q", arg)
+		}
+		lab.Setup = append(lab.Setup, Setup{Script: strings.TrimSpace(arg) == "sh", Text: body, Line: p.line(fb)})
+	case "check":
+		if err := needStep(); err != nil {
+			return true, err
+		}
+		if len(step.Checks) > 0 {
+			return true, p.errorf(fb, "step %q has a second ```check block: put all its checks in one list", step.Title)
+		}
+		specs, err := checks.ParseSpecs([]byte(body))
+		if err != nil {
+			return true, p.errorf(fb, "%v", err)
+		}
+		step.Checks = specs
+	case "solve", "hint":
+		if err := needStep(); err != nil {
+			return true, err
+		}
+		dst := &step.Solve
+		if kind == "hint" {
+			dst = &step.Hint
+		}
+		if *dst != "" {
+			return true, p.errorf(fb, "step %q has a second ```%s block", step.Title, kind)
+		}
+		*dst = body
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+func (p *parser) code(fb *ast.FencedCodeBlock) string {
+	var b strings.Builder
+	lines := fb.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		b.Write(seg.Value(p.src))
+	}
+	return b.String()
+}
+
+// plain is the text of an inline container, without markup.
+func plain(src []byte, n ast.Node) string {
+	var b strings.Builder
+	_ = ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch t := c.(type) {
+		case *ast.Text:
+			b.Write(t.Segment.Value(src))
+			if t.SoftLineBreak() {
+				b.WriteByte(' ')
+			}
+		case *ast.String:
+			b.Write(t.Value)
+		}
+		return ast.WalkContinue, nil
+	})
+	return strings.TrimSpace(b.String())
+}

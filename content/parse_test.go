@@ -1,0 +1,159 @@
+package content
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const good = `---
+id: demo
+title: Demo
+summary: A demo lab.
+namespace: demo
+---
+
+Intro with ` + "`code`" + `.
+
+` + "```setup" + `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+` + "```" + `
+
+## First step
+
+Do **this**:
+
+- one
+- two
+
+` + "```check" + `
+- type: pod-count
+  selector: app=web
+  count: 1
+` + "```" + `
+
+` + "```solve" + `
+kubectl run web --image=labapp:v1 -l app=web
+` + "```" + `
+
+` + "```hint" + `
+Use kubectl run.
+` + "```" + `
+
+## Second step
+
+` + "```check" + `
+- type: deployment-available
+  name: web
+  replicas: 2
+  timeout: 2m
+` + "```" + `
+
+` + "```solve" + `
+kubectl scale deploy web --replicas=2
+` + "```" + `
+`
+
+func TestParseGood(t *testing.T) {
+	lab, err := Parse("demo.md", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lab.ID != "demo" || lab.Namespace != "demo" || len(lab.Steps) != 2 {
+		t.Fatalf("got id %q ns %q steps %d", lab.ID, lab.Namespace, len(lab.Steps))
+	}
+	s := lab.Steps[0]
+	if s.Title != "First step" || s.Line != 16 || len(s.Checks) != 1 || !strings.Contains(s.Solve, "kubectl run") || s.Hint != "Use kubectl run.\n" {
+		t.Errorf("step 1 = %+v", s)
+	}
+	if len(lab.Setup) != 1 || lab.Setup[0].Script || lab.Setup[0].Line != 10 {
+		t.Errorf("setup = %+v", lab.Setup)
+	}
+	if got := lab.Steps[1].Checks[0].Timeout.Duration.String(); got != "2m0s" {
+		t.Errorf("timeout = %s", got)
+	}
+}
+
+// Malformed files give file:line errors, never a panic.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"no front matter", "# hi\n", "x.md:1: missing front matter"},
+		{"unclosed front matter", "---\nid: x\n", "x.md:1: front matter is not closed"},
+		{"missing id", "---\ntitle: t\nsummary: s\nnamespace: n\n---\n", `x.md:2: front matter: field "id" is required`},
+		{"unknown field", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\nnamspace: m\n---\n", `unknown field "namspace"`},
+		{"no steps", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\njust text\n", "x.md:7: no steps"},
+		{"step without check", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```solve\ntrue\n```\n", `x.md:8: step "A" has no ` + "```check"},
+		{"step without solve", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```check\n- type: pod-count\n  selector: a=b\n  count: 1\n```\n", `x.md:8: step "A" has no ` + "```solve"},
+		{"bad check", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```check\n- type: nope\n```\n", `x.md:10: check 1: unknown check type "nope"`},
+		{"check outside step", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n```check\n- type: nope\n```\n", "x.md:8: a ```check block must be inside a step"},
+		{"two checks", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n", "x.md:11: step \"A\" has a second ```check block"},
+		{"bad setup arg", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n```setup bash\n```\n", "x.md:7: ```setup takes no argument"},
+		{"bad id", "---\nid: My Lab\ntitle: t\nsummary: s\nnamespace: n\n---\n", "lower-case"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("x.md", []byte(tc.src))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Parse = %v, want error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	lab, err := Parse("demo.md", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		style Style
+	}{{"plain", Style{Width: 40}}, {"color", Style{Color: true, Width: 40}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Render(&b, lab.Intro, tc.style); err != nil {
+				t.Fatal(err)
+			}
+			if err := Render(&b, lab.Steps[0].Prose, tc.style); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "render-"+tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./content -update)", err)
+			}
+			if b.String() != string(want) {
+				t.Errorf("render mismatch\n got: %q\nwant: %q", b.String(), want)
+			}
+		})
+	}
+}
+
+func TestWrapKeepsCodeSpansWhole(t *testing.T) {
+	src := "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\nRun `labs kubectl get pods -o wide` now and then again and again.\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n"
+	lab, err := Parse("x.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Render(&b, lab.Intro, Style{Width: 20}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "labs kubectl get pods -o wide") || strings.Contains(b.String(), "\x01") {
+		t.Errorf("code span was split or kept its glue: %q", b.String())
+	}
+}
