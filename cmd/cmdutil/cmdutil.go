@@ -1,0 +1,127 @@
+// Package cmdutil holds what every labs command shares: the IO streams and
+// the factory that builds the runner from flags and environment.
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/labs"
+	"github.com/labs-dev/labs/runner"
+	"github.com/labs-dev/labs/runner/docker"
+	"github.com/labs-dev/labs/runner/kindcluster"
+)
+
+// IOStreams are injected so every command runs in tests without a terminal.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// IsTerminal reports whether w is a terminal (and colour is wanted).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+}
+
+// Factory builds the runner on demand: commands that need no cluster (list,
+// hint) never touch Docker.
+type Factory struct {
+	Streams IOStreams
+	// Getenv reads the environment (os.Getenv; a map in tests).
+	Getenv func(string) string
+	// NodeImage is the --node-image flag.
+	NodeImage string
+	// Output is the --output flag: "text" or "json".
+	Output string
+}
+
+// ClusterName is the kind cluster labs uses; LABS_CLUSTER_NAME overrides it
+// so tests can run beside a learner's cluster.
+func (f *Factory) ClusterName() string {
+	if n := f.Getenv("LABS_CLUSTER_NAME"); n != "" {
+		return n
+	}
+	return "labs"
+}
+
+// JSON reports whether --output json was asked for.
+func (f *Factory) JSON() bool { return f.Output == "json" }
+
+// ValidateOutput checks --output.
+func (f *Factory) ValidateOutput() error {
+	if f.Output != "text" && f.Output != "json" {
+		return fmt.Errorf("--output must be text or json, not %q", f.Output)
+	}
+	return nil
+}
+
+// Runner builds the runner with real adapters.
+func (f *Factory) Runner() (*runner.Runner, error) {
+	paths, err := runner.DefaultPaths()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := runner.LoadCatalog(labs.FS)
+	if err != nil {
+		return nil, fmt.Errorf("loading the built-in labs: %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding the labs binary: %w", err)
+	}
+	eng, err := docker.Connect()
+	if err != nil {
+		return nil, err
+	}
+	outStyle := content.Style{Color: IsTerminal(f.Streams.Out), Width: 80}
+	errStyle := content.Style{Color: IsTerminal(f.Streams.ErrOut)}
+	display := runner.NewDisplay(f.Streams.ErrOut, errStyle)
+	cl := kindcluster.New(f.ClusterName(), paths.Kubeconfig(), kindcluster.WithStatus(display.Status))
+	return &runner.Runner{
+		Cluster:    cl,
+		Docker:     eng,
+		Paths:      paths,
+		Catalog:    cat,
+		NodeImage:  f.nodeImage(),
+		Executable: exe,
+		Out:        f.Streams.Out,
+		ErrOut:     f.Streams.ErrOut,
+		Style:      outStyle,
+		Display:    display,
+		Nodes:      3,
+	}, nil
+}
+
+// nodeImage: --node-image, else LABS_NODE_IMAGE, else KIND_NODE_IMAGE, else
+// kind's default.
+func (f *Factory) nodeImage() string {
+	if f.NodeImage != "" {
+		return f.NodeImage
+	}
+	if v := f.Getenv("LABS_NODE_IMAGE"); v != "" {
+		return v
+	}
+	return f.Getenv("KIND_NODE_IMAGE")
+}
+
+// ExactArgs is cobra.ExactArgs with a message that says what to type.
+func ExactArgs(n int, usage string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return fmt.Errorf("usage: %s", usage)
+		}
+		return nil
+	}
+}
+
+// ErrSilent wraps errors whose details a command already printed: the app
+// exits non-zero without printing them again.
+var ErrSilent = errors.New("silent")

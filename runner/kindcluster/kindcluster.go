@@ -1,0 +1,212 @@
+// Package kindcluster is the only place that talks to kind. It creates,
+// deletes and loads images into one named cluster through kind's Go library.
+package kindcluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	"sigs.k8s.io/kind/pkg/log"
+)
+
+// config is 1 control-plane and 2 workers: enough to see pods spread,
+// rescheduled and drained.
+const config = `kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+- role: worker
+- role: worker
+`
+
+// Cluster is one kind cluster.
+type Cluster struct {
+	name       string
+	kubeconfig string
+	status     func(string)
+	provider   *cluster.Provider
+}
+
+// Option configures a Cluster.
+type Option func(*Cluster)
+
+// WithStatus receives kind's progress lines ("Preparing nodes", ...).
+func WithStatus(f func(string)) Option { return func(c *Cluster) { c.status = f } }
+
+// New returns the cluster called name whose kubeconfig lives at kubeconfig.
+// Nothing is created until Create.
+func New(name, kubeconfig string, opts ...Option) *Cluster {
+	c := &Cluster{name: name, kubeconfig: kubeconfig, status: func(string) {}}
+	for _, o := range opts {
+		o(c)
+	}
+	c.provider = cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(&logger{c: c}))
+	return c
+}
+
+// Name is the kind cluster name.
+func (c *Cluster) Name() string { return c.name }
+
+// Exists reports whether kind knows a cluster of this name.
+func (c *Cluster) Exists() (bool, error) {
+	names, err := c.provider.List()
+	if err != nil {
+		return false, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	for _, n := range names {
+		if n == c.name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Create makes the cluster with nodeImage (kind's default when empty) and
+// writes its kubeconfig. kind takes no context, so on cancellation Create
+// waits for kind to return and then deletes whatever it made: Ctrl-C never
+// leaves half a cluster behind.
+func (c *Cluster) Create(ctx context.Context, nodeImage string) error {
+	if err := os.MkdirAll(filepath.Dir(c.kubeconfig), 0o700); err != nil {
+		return fmt.Errorf("creating config dir: %w", err)
+	}
+	opts := []cluster.CreateOption{
+		cluster.CreateWithRawConfig([]byte(config)),
+		cluster.CreateWithKubeconfigPath(c.kubeconfig),
+		cluster.CreateWithRetain(false),
+		cluster.CreateWithDisplayUsage(false),
+		cluster.CreateWithDisplaySalutation(false),
+	}
+	if nodeImage != "" {
+		opts = append(opts, cluster.CreateWithNodeImage(nodeImage))
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.provider.Create(c.name, opts...) }()
+	var err error
+	select {
+	case err = <-done:
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+	case <-ctx.Done():
+		c.status("interrupted: waiting for kind to stop, then removing the half-made cluster")
+		<-done
+		err = ctx.Err()
+	}
+	if err != nil {
+		if derr := c.Delete(); derr != nil {
+			return fmt.Errorf("creating cluster %q: %w (and cleaning up failed: %v)", c.name, err, derr)
+		}
+		return fmt.Errorf("creating cluster %q: %w", c.name, err)
+	}
+	return os.Chmod(c.kubeconfig, 0o600)
+}
+
+// WriteKubeconfig (re)writes the kubeconfig of an existing cluster, mode 0600.
+func (c *Cluster) WriteKubeconfig() error {
+	cfg, err := c.provider.KubeConfig(c.name, false)
+	if err != nil {
+		return fmt.Errorf("reading kubeconfig of cluster %q: %w", c.name, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(c.kubeconfig), 0o700); err != nil {
+		return err
+	}
+	tmp := c.kubeconfig + ".tmp"
+	if err := os.WriteFile(tmp, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, c.kubeconfig)
+}
+
+// Delete removes the cluster's containers and its kubeconfig file. Deleting a
+// cluster that does not exist is not an error.
+func (c *Cluster) Delete() error {
+	if err := c.provider.Delete(c.name, c.kubeconfig); err != nil {
+		return fmt.Errorf("deleting cluster %q: %w", c.name, err)
+	}
+	if err := os.Remove(c.kubeconfig); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Nodes lists the node container names.
+func (c *Cluster) Nodes() ([]string, error) {
+	ns, err := c.provider.ListInternalNodes(c.name)
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes of cluster %q: %w", c.name, err)
+	}
+	var names []string
+	for _, n := range ns {
+		names = append(names, n.String())
+	}
+	return names, nil
+}
+
+// LoadImageArchive imports a docker-archive tarball into every node's
+// containerd, the nodes in parallel.
+func (c *Cluster) LoadImageArchive(ctx context.Context, archive []byte) error {
+	ns, err := c.provider.ListInternalNodes(c.name)
+	if err != nil {
+		return fmt.Errorf("listing nodes of cluster %q: %w", c.name, err)
+	}
+	if len(ns) == 0 {
+		return fmt.Errorf("cluster %q has no nodes", c.name)
+	}
+	errs := make([]error, len(ns))
+	var wg sync.WaitGroup
+	for i, n := range ns {
+		wg.Add(1)
+		go func(i int, n nodes.Node) {
+			defer wg.Done()
+			if err := nodeutils.LoadImageArchive(n, bytes.NewReader(archive)); err != nil {
+				errs[i] = fmt.Errorf("loading image into node %s: %w", n, err)
+			}
+		}(i, n)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// logger turns kind's status lines into calls of status, dropping the
+// decoration kind adds for its own terminal output.
+type logger struct{ c *Cluster }
+
+func (l *logger) Warn(m string)                    { l.c.status("warning: " + m) }
+func (l *logger) Warnf(f string, a ...interface{}) { l.Warn(fmt.Sprintf(f, a...)) }
+func (l *logger) Error(m string)                   { l.c.status("error: " + m) }
+func (l *logger) Errorf(f string, a ...interface{}) {
+	l.Error(fmt.Sprintf(f, a...))
+}
+func (l *logger) V(level log.Level) log.InfoLogger {
+	if level > 0 {
+		return log.NoopInfoLogger{}
+	}
+	return infoLogger{l.c}
+}
+
+type infoLogger struct{ c *Cluster }
+
+func (i infoLogger) Enabled() bool { return true }
+func (i infoLogger) Info(m string) {
+	m = strings.TrimSpace(m)
+	// kind prints " • Step ..." when a step starts and " ✓ Step" when it
+	// ends; keep the start lines, our display times them.
+	if strings.HasPrefix(m, "✓") || strings.HasPrefix(m, "✗") || m == "" {
+		return
+	}
+	m = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(m, "•"), "..."))
+	i.c.status(m)
+}
+func (i infoLogger) Infof(f string, a ...interface{}) { i.Info(fmt.Sprintf(f, a...)) }

@@ -1,0 +1,278 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/content"
+)
+
+// TestOptions tune `labs test`.
+type TestOptions struct {
+	JUnitFile     string
+	KeepOnFailure bool
+	JSON          bool
+	SolveTimeout  time.Duration
+	ScriptOutput  io.Writer // where setup and solution output goes
+}
+
+// StepResult is how one step fared in `labs test`.
+type StepResult struct {
+	Step         int     `json:"step"`
+	Title        string  `json:"title"`
+	FailedBefore bool    `json:"failed_before"`
+	PassedAfter  bool    `json:"passed_after"`
+	Seconds      float64 `json:"seconds"`
+	// Failure says which expectation did not hold (the lab content is wrong).
+	Failure string `json:"failure,omitempty"`
+	// Error says what broke (a script failed, the cluster did not answer).
+	Error string `json:"error,omitempty"`
+}
+
+// OK reports whether the step behaved as content CI demands.
+func (s StepResult) OK() bool { return s.Failure == "" && s.Error == "" }
+
+// LabResult is one lab's run in `labs test`.
+type LabResult struct {
+	Lab       string       `json:"lab"`
+	Namespace string       `json:"namespace"`
+	Steps     []StepResult `json:"steps"`
+	Seconds   float64      `json:"seconds"`
+	Error     string       `json:"error,omitempty"` // the lab could not be run at all
+	Kept      bool         `json:"kept,omitempty"`
+}
+
+// ErrTestFailed is returned when any step failed or errored.
+var ErrTestFailed = errors.New("lab test failed")
+
+// Test runs each lab's content test on a fresh namespace: for every step the
+// checks must fail before the reference solution runs and pass after it.
+func (r *Runner) Test(ctx context.Context, names []string, opts TestOptions) error {
+	var labs []*content.Lab
+	for _, n := range names {
+		l, err := r.Catalog.Find(n)
+		if err != nil {
+			return err
+		}
+		labs = append(labs, l)
+	}
+	if opts.SolveTimeout == 0 {
+		opts.SolveTimeout = solveTimeout
+	}
+	if opts.ScriptOutput == nil {
+		opts.ScriptOutput = io.Discard
+	}
+	c, err := r.ensureCluster(ctx)
+	if err != nil {
+		return err
+	}
+	var results []LabResult
+	for _, lab := range labs {
+		res := r.testLab(ctx, c, lab, opts)
+		results = append(results, res)
+		if !opts.JSON {
+			r.printLabResult(res)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	passed, failed := 0, 0
+	for _, lr := range results {
+		if lr.Error != "" {
+			failed++
+		}
+		for _, s := range lr.Steps {
+			if s.OK() {
+				passed++
+			} else {
+				failed++
+			}
+		}
+	}
+	if opts.JUnitFile != "" {
+		if err := writeJUnit(opts.JUnitFile, results); err != nil {
+			return err
+		}
+	}
+	if opts.JSON {
+		if err := writeJSON(r.Out, results); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(r.Out, "%d passed, %d failed\n", passed, failed)
+	}
+	if failed > 0 {
+		return ErrTestFailed
+	}
+	return ctx.Err()
+}
+
+func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *content.Lab, opts TestOptions) (res LabResult) {
+	start := time.Now()
+	ns := fmt.Sprintf("%s-test-%s", lab.Namespace, randomSuffix())
+	res = LabResult{Lab: lab.ID, Namespace: ns}
+	defer func() { res.Seconds = time.Since(start).Seconds() }()
+	r.Display.Status(fmt.Sprintf("testing %s in namespace %s", lab.ID, ns))
+
+	failed := false
+	defer func() {
+		if failed && opts.KeepOnFailure {
+			res.Kept = true
+			r.Display.Status(fmt.Sprintf("kept namespace %s for inspection (--keep-on-failure): `labs kubectl -n %s get all`", ns, ns))
+			return
+		}
+		// A fresh context: cleanup must run even after Ctrl-C.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := deleteNamespace(cctx, c, ns, 0); err != nil {
+			r.Display.Fail(err.Error())
+		}
+	}()
+
+	if err := ensureNamespace(ctx, c, ns); err != nil {
+		failed, res.Error = true, err.Error()
+		return res
+	}
+	env, err := r.newScriptEnv(ns)
+	if err != nil {
+		failed, res.Error = true, err.Error()
+		return res
+	}
+	defer env.Close()
+	if err := r.setup(ctx, env, lab, opts.ScriptOutput); err != nil {
+		failed, res.Error = true, err.Error()
+		return res
+	}
+	eng := &checks.Engine{Client: c, Namespace: ns}
+	for i, step := range lab.Steps {
+		sr := r.testStep(ctx, c, eng, env, lab, i, step, opts)
+		res.Steps = append(res.Steps, sr)
+		if !sr.OK() {
+			failed = true
+			r.Display.Fail(fmt.Sprintf("step %d: %s%s", i+1, sr.Failure, sr.Error))
+		} else {
+			r.Display.Done(fmt.Sprintf("step %d: %s (%.1fs)", i+1, step.Title, sr.Seconds))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return res
+}
+
+func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *checks.Engine, env *scriptEnv, lab *content.Lab, i int, step content.Step, opts TestOptions) (sr StepResult) {
+	start := time.Now()
+	sr = StepResult{Step: i + 1, Title: step.Title}
+	defer func() { sr.Seconds = time.Since(start).Seconds() }()
+
+	base, err := checks.TakeBaseline(ctx, c, eng.Namespace)
+	if err != nil {
+		sr.Error = err.Error()
+		return sr
+	}
+	before, err := eng.Run(ctx, step.Checks, checks.Options{Baseline: base})
+	if err != nil {
+		sr.Error = err.Error()
+		return sr
+	}
+	sr.FailedBefore = !allPassed(before)
+	if !sr.FailedBefore {
+		sr.Failure = "every check already passed before the solution ran: the checks cannot tell a learner who did the step from one who did not"
+	}
+	if err := env.run(ctx, step.Solve, opts.ScriptOutput, opts.SolveTimeout); err != nil {
+		sr.Error = fmt.Sprintf("solution: %v", err)
+		return sr
+	}
+	after, err := eng.Run(ctx, step.Checks, checks.Options{Wait: true, Baseline: base})
+	if err != nil {
+		sr.Error = err.Error()
+		return sr
+	}
+	sr.PassedAfter = allPassed(after)
+	if !sr.PassedAfter {
+		var msgs []string
+		var sels []string
+		for i, res := range after {
+			if !res.Passed {
+				msgs = append(msgs, res.Sentence())
+				sels = append(sels, step.Checks[i].Selector)
+			}
+			if res.Err != nil && sr.Error == "" {
+				sr.Error = res.Err.Error()
+			}
+		}
+		if ev, err := checks.CollectEvidence(ctx, c, eng.Namespace, nonEmpty(sels), 5); err == nil {
+			if len(ev.Pods) > 0 {
+				msgs = append(msgs, "pods: "+strings.Join(ev.Pods, "; "))
+			}
+			if len(ev.Events) > 0 {
+				msgs = append(msgs, "warning events: "+strings.Join(ev.Events, "; "))
+			}
+		}
+		fail := "after the solution: " + strings.Join(msgs, " | ")
+		if sr.Failure != "" {
+			sr.Failure += "; " + fail
+		} else {
+			sr.Failure = fail
+		}
+	}
+	return sr
+}
+
+func allPassed(rs []checks.Result) bool {
+	for _, r := range rs {
+		if !r.Passed {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Runner) printLabResult(res LabResult) {
+	fmt.Fprintf(r.Out, "%s (namespace %s, %.1fs)\n", r.Style.Bold(res.Lab), res.Namespace, res.Seconds)
+	if res.Error != "" {
+		fmt.Fprintf(r.Out, "  %s %s\n", r.Style.Red("ERROR"), res.Error)
+	}
+	tw := tabwriter.NewWriter(r.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  STEP\tTITLE\tFAIL-BEFORE\tPASS-AFTER\tSECONDS\tRESULT")
+	for _, s := range res.Steps {
+		verdict := "ok"
+		switch {
+		case s.Error != "":
+			verdict = "ERROR"
+		case s.Failure != "":
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1f\t%s\n", s.Step, s.Title, yesNo(s.FailedBefore), yesNo(s.PassedAfter), s.Seconds, verdict)
+	}
+	tw.Flush()
+	for _, s := range res.Steps {
+		if !s.OK() {
+			fmt.Fprintf(r.Out, "  step %d: %s%s\n", s.Step, s.Failure, s.Error)
+		}
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func randomSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
