@@ -1,0 +1,52 @@
+//go:build e2e
+
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestIntegrationScripts runs the cluster acceptance scripts one after the
+// other (each creates and deletes its own kind cluster; two at once would
+// starve a 2-core machine). It needs Docker and KIND_NODE_IMAGE.
+func TestIntegrationScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster tests skipped under -short")
+	}
+	if os.Getenv("KIND_NODE_IMAGE") == "" && os.Getenv("LABS_NODE_IMAGE") == "" {
+		t.Fatal("set KIND_NODE_IMAGE (eval \"$(../shared/kind-offline/up | tail -1)\") to run the cluster suite")
+	}
+	files, err := filepath.Glob("testdata/e2e/*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		f := f
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			testscript.Run(t, testscript.Params{
+				Files: []string{f},
+				Setup: func(env *testscript.Env) error {
+					for _, k := range []string{"KIND_NODE_IMAGE", "LABS_NODE_IMAGE", "DOCKER_HOST"} {
+						if v := os.Getenv(k); v != "" {
+							env.Setenv(k, v)
+						}
+					}
+					env.Setenv("HOME", env.WorkDir+"/home")
+					env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/config")
+					env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
+					env.Setenv("NO_COLOR", "1")
+					// Always delete the script's cluster, even when it failed.
+					env.Defer(func() { deleteCluster(t, "labs-e2e") })
+					env.Setenv("LABS_CLUSTER_NAME", "labs-e2e")
+					return nil
+				},
+			})
+		})
+	}
+}
