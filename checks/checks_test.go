@@ -273,16 +273,44 @@ func TestCollectEvidence(t *testing.T) {
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-a"},
 		Count:          3,
 	}
+	stale := ev.DeepCopy()
+	stale.Name, stale.InvolvedObject.Name = "e2", "db-gone"
 	other := pod("db-a", "z", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"app": "db"} })
-	client := fake.NewSimpleClientset(ev, pod("web-a", "a", 2, oomKilled), other)
-	got, err := CollectEvidence(context.Background(), client, ns, []string{"app=web"}, 5)
+	client := fake.NewSimpleClientset(ev, stale, pod("web-a", "a", 2, oomKilled), other)
+	got, err := CollectEvidence(context.Background(), client, ns, []Concern{{Selector: "app=web"}}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Events) != 1 || !strings.Contains(got.Events[0], "BackOff Pod/web-a") || !strings.Contains(got.Events[0], "(x3)") {
-		t.Errorf("events = %q", got.Events)
+		t.Errorf("events = %q, want only the one about web-a", got.Events)
 	}
 	if len(got.Pods) != 1 || !strings.Contains(got.Pods[0], "restarts 2") || !strings.Contains(got.Pods[0], "OOMKilled") {
 		t.Errorf("pods = %q, want only web-a with its restarts and OOMKilled", got.Pods)
+	}
+}
+
+// A Deployment check's evidence covers the Deployment's pods (through its
+// selector) and the events of its ReplicaSets, not its neighbours'.
+func TestCollectEvidenceForDeployment(t *testing.T) {
+	d := deployment("web", 3, 0, func(d *appsv1.Deployment) {
+		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	})
+	rsEvent := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: "e1", Namespace: ns}, Type: "Warning", Reason: "FailedCreate",
+		Message: "quota exceeded", InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Name: "web-5d9f"},
+	}
+	other := rsEvent.DeepCopy()
+	other.Name, other.InvolvedObject.Name = "e2", "webhook-1"
+	db := pod("db-a", "z", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"app": "db"} })
+	client := fake.NewSimpleClientset(d, rsEvent, other, pod("web-a", "a", 0), db)
+	got, err := CollectEvidence(context.Background(), client, ns, []Concern{ConcernOf(Spec{Type: "deployment-available", Name: "web"})}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Events) != 1 || !strings.Contains(got.Events[0], "ReplicaSet/web-5d9f") {
+		t.Errorf("events = %q, want only the ReplicaSet's", got.Events)
+	}
+	if len(got.Pods) != 1 || !strings.HasPrefix(got.Pods[0], "web-a:") {
+		t.Errorf("pods = %q, want only web-a", got.Pods)
 	}
 }

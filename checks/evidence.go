@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -36,15 +37,73 @@ type Evidence struct {
 	Pods   []string // the concerned pods' states
 }
 
-// CollectEvidence gathers the namespace's recent Warning events and the state
-// of the pods matching the failing checks' selectors (all pods when none).
-func CollectEvidence(ctx context.Context, c kubernetes.Interface, ns string, selectors []string, maxEvents int) (Evidence, error) {
+// Concern names what a failing check is about, so evidence shows those
+// objects and not the whole namespace.
+type Concern struct {
+	Selector   string // pods by label
+	Deployment string // a Deployment, its ReplicaSets and pods
+}
+
+// ConcernOf is what a spec's evidence should cover.
+func ConcernOf(s Spec) Concern {
+	c := Concern{Selector: s.Selector}
+	if s.Type == "deployment-available" || s.Type == "probe" {
+		c.Deployment = s.Name
+	}
+	return c
+}
+
+// CollectEvidence gathers the state of the pods the failing checks concern
+// and the recent Warning events about them or their Deployments (the whole
+// namespace when concerns is empty).
+func CollectEvidence(ctx context.Context, c kubernetes.Interface, ns string, concerns []Concern, maxEvents int) (Evidence, error) {
 	var ev Evidence
+	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return ev, fmt.Errorf("listing pods in %s: %w", ns, err)
+	}
+	pods := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		pods[i] = &list.Items[i]
+	}
+	st := &State{Namespace: ns, Pods: pods}
+	all := len(concerns) == 0
+	var selectors, owners []string
+	for _, cn := range concerns {
+		if cn.Selector != "" {
+			selectors = append(selectors, cn.Selector)
+		}
+		if cn.Deployment == "" {
+			continue
+		}
+		owners = append(owners, cn.Deployment)
+		d, err := c.AppsV1().Deployments(ns).Get(ctx, cn.Deployment, metav1.GetOptions{})
+		if err == nil && d.Spec.Selector != nil {
+			selectors = append(selectors, metav1.FormatLabelSelector(d.Spec.Selector))
+		}
+	}
+	if all {
+		selectors = []string{""}
+	}
+	about := map[string]bool{}
+	for _, sel := range selectors {
+		for _, p := range st.PodsMatching(sel) {
+			if !about[p.Name] {
+				about[p.Name] = true
+				ev.Pods = append(ev.Pods, describePod(p))
+			}
+		}
+	}
 	events, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
 	if err != nil {
 		return ev, fmt.Errorf("listing events in %s: %w", ns, err)
 	}
-	items := events.Items
+	var items []corev1.Event
+	for _, e := range events.Items {
+		if all || about[e.InvolvedObject.Name] || ownedBy(e.InvolvedObject.Name, owners) {
+			items = append(items, e)
+		}
+	}
 	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
 	if len(items) > maxEvents {
 		items = items[len(items)-maxEvents:]
@@ -56,32 +115,17 @@ func CollectEvidence(ctx context.Context, c kubernetes.Interface, ns string, sel
 		}
 		ev.Events = append(ev.Events, fmt.Sprintf("%s %s/%s: %s%s", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message, count))
 	}
-	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return ev, fmt.Errorf("listing pods in %s: %w", ns, err)
-	}
-	pods := make([]*corev1.Pod, len(list.Items))
-	for i := range list.Items {
-		pods[i] = &list.Items[i]
-	}
-	st := &State{Namespace: ns, Pods: pods}
-	seen := map[string]bool{}
-	var concerned []*corev1.Pod
-	if len(selectors) == 0 {
-		selectors = []string{""}
-	}
-	for _, sel := range selectors {
-		for _, p := range st.PodsMatching(sel) {
-			if !seen[p.Name] {
-				seen[p.Name] = true
-				concerned = append(concerned, p)
-			}
+	return ev, nil
+}
+
+// ownedBy: a Deployment's ReplicaSets and pods carry its name as a prefix.
+func ownedBy(name string, deployments []string) bool {
+	for _, d := range deployments {
+		if name == d || strings.HasPrefix(name, d+"-") {
+			return true
 		}
 	}
-	for _, p := range concerned {
-		ev.Pods = append(ev.Pods, describePod(p))
-	}
-	return ev, nil
+	return false
 }
 
 func describePod(p *corev1.Pod) string {

@@ -16,9 +16,6 @@ type Check interface {
 	// Evaluate reports whether the state satisfies the check and, either
 	// way, what was found, in words a learner can act on.
 	Evaluate(s *State) (ok bool, found string)
-	// Selector names the pods the check concerns, for evidence on failure;
-	// empty when it is about no pods in particular.
-	Selector() string
 }
 
 // deploymentAvailable: status.availableReplicas of a Deployment equals N.
@@ -40,8 +37,6 @@ func newDeploymentAvailable(s Spec) (Check, error) {
 func (c *deploymentAvailable) Expected() string {
 	return fmt.Sprintf("Deployment %s has %d available replicas", c.name, c.replicas)
 }
-
-func (c *deploymentAvailable) Selector() string { return "" }
 
 func (c *deploymentAvailable) Evaluate(s *State) (bool, string) {
 	d := s.Deployment(c.name)
@@ -76,8 +71,6 @@ func (c *podCount) Expected() string {
 	return fmt.Sprintf("%d running pods match %s", c.count, c.selector)
 }
 
-func (c *podCount) Selector() string { return c.selector }
-
 func (c *podCount) Evaluate(s *State) (bool, string) {
 	pods := s.PodsMatching(c.selector)
 	running := 0
@@ -103,8 +96,6 @@ func newPodReplaced(s Spec) (Check, error) {
 func (c *podReplaced) Expected() string {
 	return fmt.Sprintf("a pod matching %s was replaced by a new one (new UID) since the step started", c.selector)
 }
-
-func (c *podReplaced) Selector() string { return c.selector }
 
 func (c *podReplaced) Evaluate(s *State) (bool, string) {
 	before := s.Baseline.matching(c.selector)
@@ -159,8 +150,6 @@ func (c *restarted) Expected() string {
 	return fmt.Sprintf("%s in a pod matching %s restarted since the step started", what, c.selector)
 }
 
-func (c *restarted) Selector() string { return c.selector }
-
 func (c *restarted) Evaluate(s *State) (bool, string) {
 	before := s.Baseline.matching(c.selector)
 	pods := s.PodsMatching(c.selector)
@@ -207,8 +196,6 @@ func newTerminatedReason(s Spec) (Check, error) {
 func (c *terminatedReason) Expected() string {
 	return fmt.Sprintf("a container in a pod matching %s was terminated with reason %s", c.selector, c.reason)
 }
-
-func (c *terminatedReason) Selector() string { return c.selector }
 
 func (c *terminatedReason) Evaluate(s *State) (bool, string) {
 	pods := s.PodsMatching(c.selector)
@@ -274,8 +261,6 @@ func (c *probe) Expected() string {
 	}
 	return fmt.Sprintf("pods matching %s configure %s", c.selector, what)
 }
-
-func (c *probe) Selector() string { return c.selector }
 
 func (c *probe) Evaluate(s *State) (bool, string) {
 	var specs []corev1.PodSpec

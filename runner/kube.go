@@ -22,6 +22,9 @@ import (
 
 // client connects to the lab cluster through its own kubeconfig.
 func (r *Runner) client() (kubernetes.Interface, error) {
+	if r.NewClient != nil {
+		return r.NewClient()
+	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", r.Paths.Kubeconfig())
 	if err != nil {
 		return nil, fmt.Errorf("reading the lab kubeconfig %s: %w (run `labs start LAB` first)", r.Paths.Kubeconfig(), err)

@@ -202,17 +202,17 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 	sr.PassedAfter = allPassed(after)
 	if !sr.PassedAfter {
 		var msgs []string
-		var sels []string
+		var concerns []checks.Concern
 		for i, res := range after {
 			if !res.Passed {
 				msgs = append(msgs, res.Sentence())
-				sels = append(sels, step.Checks[i].Selector)
+				concerns = append(concerns, checks.ConcernOf(step.Checks[i]))
 			}
 			if res.Err != nil && sr.Error == "" {
 				sr.Error = res.Err.Error()
 			}
 		}
-		if ev, err := checks.CollectEvidence(ctx, c, eng.Namespace, nonEmpty(sels), 5); err == nil {
+		if ev, err := checks.CollectEvidence(ctx, c, eng.Namespace, concerns, 5); err == nil {
 			if len(ev.Pods) > 0 {
 				msgs = append(msgs, "pods: "+strings.Join(ev.Pods, "; "))
 			}

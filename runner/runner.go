@@ -8,6 +8,8 @@ import (
 	"context"
 	"io"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/labs-dev/labs/content"
 )
 
@@ -43,4 +45,7 @@ type Runner struct {
 	Display    *Display
 	// Nodes is how many nodes the cluster has when it is all there.
 	Nodes int
+	// NewClient, if set, replaces the client built from the kubeconfig
+	// (tests pass a fake clientset).
+	NewClient func() (kubernetes.Interface, error)
 }

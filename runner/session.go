@@ -272,7 +272,7 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 		return ctx.Err()
 	}
 	rep := CheckReport{Lab: lab.ID, Step: prog.Step + 1, Title: step.Title, Passed: true}
-	var failing []string
+	var failing []checks.Concern
 	for i, res := range results {
 		rep.Checks = append(rep.Checks, outcome(res))
 		if res.Passed {
@@ -282,7 +282,7 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 			continue
 		}
 		rep.Passed = false
-		failing = append(failing, step.Checks[i].Selector)
+		failing = append(failing, checks.ConcernOf(step.Checks[i]))
 	}
 	if rep.Passed {
 		prog.Done[prog.Step] = true
@@ -295,7 +295,7 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 			rep.Complete = true
 		}
 	} else {
-		ev, err := checks.CollectEvidence(ctx, s.client, lab.Namespace, nonEmpty(failing), 8)
+		ev, err := checks.CollectEvidence(ctx, s.client, lab.Namespace, failing, 8)
 		if err == nil {
 			rep.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
 		}
@@ -381,16 +381,6 @@ func longest(specs []checks.Spec) time.Duration {
 		}
 	}
 	return m
-}
-
-func nonEmpty(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func writeJSON(w io.Writer, v any) error {

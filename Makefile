@@ -1,0 +1,32 @@
+# labs: see README.md. `make ci` is what CI runs.
+SHELL := /bin/bash
+GO      ?= go
+BIN     := bin/labs
+E2E_TIMEOUT ?= 40m
+
+.PHONY: build test e2e lint image verify-image ci clean
+
+build: ## the labs binary
+	$(GO) build -o $(BIN) ./cmd/labs
+
+test: ## unit tests: no cluster, no Docker, fast
+	$(GO) test -count=1 ./...
+
+e2e: build ## cluster suite: real kind clusters (needs Docker and KIND_NODE_IMAGE); deletes them
+	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run TestIntegration -v ./cmd/app
+
+lint: ## gofmt and go vet, including the e2e files
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./cmd/app
+
+image: ## rebuild the embedded workload binaries (assets/image)
+	$(GO) run ./hack/mkimage
+
+verify-image: image ## fail if the committed workload binaries are stale
+	@git diff --exit-code --stat assets/image || { echo "assets/image is stale: run 'make image' and commit"; exit 1; }
+
+ci: lint test verify-image e2e
+
+clean:
+	rm -rf bin

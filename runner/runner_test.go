@@ -1,0 +1,233 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/labs"
+)
+
+// Every built-in lab parses, and its id matches its file.
+func TestBuiltinLabsParse(t *testing.T) {
+	cat, err := LoadCatalog(labs.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.All()) == 0 {
+		t.Fatal("no built-in labs")
+	}
+	if _, err := cat.Find("selfhealing"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cat.Find("selfhaeling")
+	if !errors.Is(err, ErrUnknownLab) || !strings.Contains(err.Error(), "selfhealing") {
+		t.Fatalf("Find(typo) = %v, want ErrUnknownLab listing the labs", err)
+	}
+}
+
+func TestCatalogRejectsMismatchedID(t *testing.T) {
+	fsys := fstest.MapFS{"a.md": {Data: []byte(demoLab)}}
+	if _, err := LoadCatalog(fsys); err == nil || !strings.Contains(err.Error(), `must match the file name "a"`) {
+		t.Fatalf("LoadCatalog = %v", err)
+	}
+}
+
+func TestStoreRoundTripAndAtomicity(t *testing.T) {
+	st := Store{Dir: t.TempDir()}
+	if p, err := st.Load("x"); p != nil || err != nil {
+		t.Fatalf("Load of a new lab = %v, %v; want nil, nil", p, err)
+	}
+	p := &Progress{Lab: "x", Step: 2, Done: []bool{true, true, false}, Passed: []int{1}}
+	if err := st.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Load("x")
+	if err != nil || got.Step != 2 || got.DoneCount() != 2 || len(got.Passed) != 1 {
+		t.Fatalf("Load = %+v, %v", got, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(st.Dir, "progress"))
+	if len(entries) != 1 {
+		t.Errorf("temp files left behind: %v", entries)
+	}
+	if err := os.WriteFile(st.file("x"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load("x"); err == nil || !strings.Contains(err.Error(), "labs reset x") {
+		t.Errorf("damaged file: %v", err)
+	}
+}
+
+func TestJUnitSeparatesFailuresFromErrors(t *testing.T) {
+	rep := junitReport([]LabResult{{
+		Lab: "demo", Seconds: 3,
+		Steps: []StepResult{
+			{Step: 1, Title: "ok", FailedBefore: true, PassedAfter: true, Seconds: 1},
+			{Step: 2, Title: "bad check", Failure: "expected x; found y"},
+			{Step: 3, Title: "bad script", Error: "solution: exit status 3"},
+		},
+	}})
+	b, err := xml.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{`tests="3" failures="1" errors="1"`, `<failure message="expected x; found y">`, `<error message="solution: exit status 3">`, `name="step 01: ok"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("JUnit lacks %s:\n%s", want, s)
+		}
+	}
+}
+
+const demoLab = "---\nid: demo\ntitle: Demo\nsummary: s\nnamespace: demo\n---\n" +
+	"## Scale\n```check\n- {type: deployment-available, name: web, replicas: 2, timeout: 1s}\n```\n```solve\ntrue\n```\n" +
+	"## Again\n```check\n- {type: deployment-available, name: web, replicas: 3, timeout: 1s}\n```\n```solve\ntrue\n```\n"
+
+type fakeCluster struct {
+	exists  bool
+	created string
+	loaded  int
+}
+
+func (f *fakeCluster) Name() string             { return "labs-test" }
+func (f *fakeCluster) Exists() (bool, error)    { return f.exists, nil }
+func (f *fakeCluster) WriteKubeconfig() error   { return nil }
+func (f *fakeCluster) Delete() error            { f.exists = false; return nil }
+func (f *fakeCluster) Nodes() ([]string, error) { return []string{"n1"}, nil }
+func (f *fakeCluster) Create(ctx context.Context, image string) error {
+	f.exists, f.created = true, image
+	return nil
+}
+func (f *fakeCluster) LoadImageArchive(ctx context.Context, archive []byte) error {
+	if len(archive) == 0 {
+		return errors.New("empty archive")
+	}
+	f.loaded++
+	return nil
+}
+
+type fakeDocker struct{ err error }
+
+func (f fakeDocker) Preflight(context.Context) error      { return f.err }
+func (f fakeDocker) Arch(context.Context) (string, error) { return "amd64", nil }
+
+const kubeconfig = `apiVersion: v1
+kind: Config
+current-context: kind-labs
+clusters: [{name: kind-labs, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: kind-labs, context: {cluster: kind-labs, user: kind-labs}}]
+users: [{name: kind-labs, user: {}}]
+`
+
+func newTestRunner(t *testing.T, client kubernetes.Interface, docker Docker) (*Runner, *fakeCluster, *bytes.Buffer) {
+	t.Helper()
+	cat, err := LoadCatalog(fstest.MapFS{"demo.md": {Data: []byte(demoLab)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths := Paths{ConfigDir: filepath.Join(dir, "config"), StateDir: filepath.Join(dir, "state")}
+	if err := os.MkdirAll(paths.ConfigDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(paths.Kubeconfig(), []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	cl := &fakeCluster{}
+	r := &Runner{
+		Cluster: cl, Docker: docker, Paths: paths, Catalog: cat, NodeImage: "node:test",
+		Out: &out, ErrOut: &errOut, Display: NewDisplay(&errOut, content.Style{}), Nodes: 1,
+		NewClient: func() (kubernetes.Interface, error) { return client, nil },
+	}
+	return r, cl, &out
+}
+
+func readyNode() *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+}
+
+// The learner flow on a fake cluster: start creates the cluster with the
+// chosen image and loads the workload; check fails with expected/found and
+// keeps the step; when the state is right, check passes and moves on.
+func TestStartCheckAdvance(t *testing.T) {
+	client := fake.NewSimpleClientset(readyNode())
+	r, cl, out := newTestRunner(t, client, fakeDocker{})
+	ctx := context.Background()
+	if err := r.Start(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if cl.created != "node:test" || cl.loaded != 1 {
+		t.Errorf("cluster created with %q, images loaded %d times", cl.created, cl.loaded)
+	}
+	if !strings.Contains(out.String(), "Step 1/2: Scale") {
+		t.Errorf("start output: %s", out)
+	}
+	if _, err := client.CoreV1().Namespaces().Get(ctx, "demo", metav1.GetOptions{}); err != nil {
+		t.Errorf("lab namespace not created: %v", err)
+	}
+	b, _ := os.ReadFile(r.Paths.Kubeconfig())
+	if !strings.Contains(string(b), "namespace: demo") {
+		t.Errorf("lab kubeconfig does not default to the lab namespace:\n%s", b)
+	}
+
+	out.Reset()
+	err := r.Check(ctx, CheckOptions{})
+	if !errors.Is(err, ErrChecksFailed) {
+		t.Fatalf("Check on an empty namespace = %v, want ErrChecksFailed", err)
+	}
+	if !strings.Contains(out.String(), "expected Deployment web has 2 available replicas; found no Deployment web") {
+		t.Errorf("check output: %s", out)
+	}
+
+	two := int32(2)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "demo"}, Spec: appsv1.DeploymentSpec{Replicas: &two}, Status: appsv1.DeploymentStatus{AvailableReplicas: 2}}
+	if _, err := client.AppsV1().Deployments("demo").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := r.Check(ctx, CheckOptions{}); err != nil {
+		t.Fatalf("Check with the right state = %v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "Step 1 done") || !strings.Contains(out.String(), "Step 2/2: Again") {
+		t.Errorf("check output: %s", out)
+	}
+	p, _ := r.store().Load("demo")
+	if p.Step != 1 || !p.Done[0] || p.Baseline == nil {
+		t.Errorf("progress = %+v", p)
+	}
+
+	// start again resumes instead of starting over.
+	cl.exists = true
+	r.Cluster = cl
+	if err := r.Move(ctx, -1); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := r.store().Load("demo"); p.Step != 0 || !p.Done[0] {
+		t.Errorf("after prev: %+v", p)
+	}
+}
+
+func TestStartStopsWhenDockerIsDown(t *testing.T) {
+	r, cl, _ := newTestRunner(t, fake.NewSimpleClientset(), fakeDocker{err: errors.New("docker is not running")})
+	err := r.Start(context.Background(), "demo")
+	if err == nil || !strings.Contains(err.Error(), "docker is not running") {
+		t.Fatalf("Start = %v", err)
+	}
+	if cl.exists {
+		t.Error("a cluster was created although Docker was down")
+	}
+}
