@@ -57,19 +57,15 @@ func (r *Runner) ensureCluster(ctx context.Context) (kubernetes.Interface, error
 	return c, nil
 }
 
-// loadImages builds the workload image for the nodes' architecture and
-// imports it into every node: labs never pulls.
+// loadImages builds the workload images and imports them into every node:
+// labs never pulls.
 func (r *Runner) loadImages(ctx context.Context) error {
-	arch, err := r.Docker.Arch(ctx)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	archive, err := images.Archive(arch)
+	archive, err := images.Archive()
 	if err != nil {
 		return fmt.Errorf("building the workload image: %w", err)
 	}
-	r.Display.Status(fmt.Sprintf("loading images %v (linux/%s, %d KiB) into the nodes", images.Tags(), arch, len(archive)>>10))
+	r.Display.Status(fmt.Sprintf("loading images %v (linux/amd64+arm64, %d KiB) into the nodes", images.Tags(), len(archive)>>10))
 	if err := r.Cluster.LoadImageArchive(ctx, archive); err != nil {
 		return fmt.Errorf("loading the workload image: %w", err)
 	}

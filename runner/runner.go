@@ -27,7 +27,6 @@ type Cluster interface {
 // Docker is what runner asks of the container engine (runner/docker).
 type Docker interface {
 	Preflight(ctx context.Context) error
-	Arch(ctx context.Context) (string, error)
 }
 
 // Runner runs the use cases. Data goes to Out, progress and status to ErrOut.

@@ -121,8 +121,7 @@ func (f *fakeCluster) LoadImageArchive(ctx context.Context, archive []byte) erro
 
 type fakeDocker struct{ err error }
 
-func (f fakeDocker) Preflight(context.Context) error      { return f.err }
-func (f fakeDocker) Arch(context.Context) (string, error) { return "amd64", nil }
+func (f fakeDocker) Preflight(context.Context) error { return f.err }
 
 const kubeconfig = `apiVersion: v1
 kind: Config

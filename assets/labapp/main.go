@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 func main() {
@@ -32,16 +33,49 @@ func run(args []string) int {
 		err = kill(rest)
 	case "curl":
 		err = curl(rest, os.Stdout)
+	case "load":
+		err = load(rest, os.Stdout, os.Stderr)
+	case "sh":
+		err = sh(rest, os.Stdin, os.Stdout, os.Stderr)
+	case "cat":
+		err = cat(rest, os.Stdin, os.Stdout)
+	case "ls":
+		err = ls(rest, os.Stdout)
+	case "ps":
+		err = ps(os.Stdout, "/proc")
+	case "touch":
+		err = touch(rest)
+	case "rm":
+		err = rm(rest)
+	case "mkdir":
+		err = mkdir(rest)
+	case "sleep":
+		err = sleep(rest)
+	case "date":
+		err = date(rest, os.Stdout)
+	case "env":
+		err = env(os.Stdout)
+	case "hostname":
+		err = hostname(os.Stdout)
+	case "echo":
+		err = echo(rest, os.Stdout)
 	case "version":
 		fmt.Println(version())
+	case "applets":
+		fmt.Println(strings.Join(applets(), "\n"))
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, hog, kill, curl or version)", name)
+		err = fmt.Errorf("unknown command %q (want one of: %s)", name, strings.Join(applets(), ", "))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "labapp:", err)
 		return 1
 	}
 	return 0
+}
+
+// applets are the commands labapp answers to; the image links each in /bin.
+func applets() []string {
+	return []string{"serve", "load", "hog", "sh", "kill", "curl", "cat", "ls", "ps", "touch", "rm", "mkdir", "sleep", "date", "env", "hostname", "echo", "version"}
 }
 
 // version comes from the image config (LABAPP_VERSION), so one binary serves

@@ -32,7 +32,8 @@ type server struct {
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("LABAPP_ADDR", ":8080"), "listen address")
-	startup := fs.Duration("startup-delay", envDuration("LABAPP_STARTUP_DELAY", 0), "time before /readyz succeeds (a slow boot)")
+	startup := fs.Duration("startup-delay", envDuration("LABAPP_STARTUP_DELAY", 0), "a slow boot: the port opens only after this long")
+	shutdownDelay := fs.Duration("shutdown-delay", envDuration("LABAPP_SHUTDOWN_DELAY", 2*time.Second), "after SIGTERM, keep serving this long (readiness failing) while endpoints update")
 	latency := fs.Duration("latency", envDuration("LABAPP_LATENCY", 0), "delay added to every request to /")
 	drain := fs.Duration("drain", envDuration("LABAPP_DRAIN", 2*time.Second), "how long SIGTERM waits for in-flight requests")
 	pidFile := fs.String("pid-file", envOr("LABAPP_PID_FILE", "/run/labapp.pid"), "where PID 1 records its pid, as nginx does")
@@ -40,11 +41,23 @@ func serve(args []string) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	s := &server{version: version(), pod: envOr("POD_NAME", host), readyAt: time.Now().Add(*startup), latency: *latency}
+	s := &server{version: version(), pod: envOr("POD_NAME", host), latency: *latency}
 	if *pidFile != "" {
 		// Not fatal: outside a container /run may be read-only.
 		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			log.Printf("cannot write pid file: %v", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if *startup > 0 {
+		// Like a JVM booting: nothing listens yet, so traffic sent here by a
+		// Service without a readinessProbe is refused.
+		log.Printf("labapp %s booting for %s", s.version, *startup)
+		select {
+		case <-time.After(*startup):
+		case <-ctx.Done():
+			return nil
 		}
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -55,8 +68,6 @@ func serve(args []string) error {
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	log.Printf("labapp %s listening on %s (pid %d)", s.version, ln.Addr(), os.Getpid())
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -64,9 +75,12 @@ func serve(args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Graceful stop: fail readiness, finish in-flight requests, then exit 0.
+	// Graceful stop: fail readiness and keep serving while the endpoints
+	// drop this pod, then stop accepting, finish in-flight requests, exit 0.
 	s.draining.Store(true)
-	log.Printf("SIGTERM: draining for up to %s (%d in flight)", *drain, s.inFlight.Load())
+	log.Printf("SIGTERM: readiness failing; serving %s more, then draining for up to %s", *shutdownDelay, *drain)
+	time.Sleep(*shutdownDelay)
+	log.Printf("draining %d in-flight requests", s.inFlight.Load())
 	sctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -131,8 +145,6 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case s.draining.Load():
 		http.Error(w, "draining", http.StatusServiceUnavailable)
-	case time.Now().Before(s.readyAt):
-		http.Error(w, "starting", http.StatusServiceUnavailable)
 	case s.down.Load():
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	default:
@@ -157,7 +169,7 @@ func (s *server) leak(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.leaked = append(s.leaked, touch(mb))
+	s.leaked = append(s.leaked, allocTouched(mb))
 	total := 0
 	for _, b := range s.leaked {
 		total += len(b)

@@ -13,19 +13,27 @@ import (
 )
 
 // hog allocates memory at a steady rate up to a size, touching every page so
-// the kernel charges it to the container's cgroup.
+// the kernel charges it to the container's cgroup, and burns CPU on demand
+// (for the CPU-shares exercise).
 func hog(args []string) error {
 	fs := flag.NewFlagSet("hog", flag.ContinueOnError)
-	mb := fs.Int("mb", 256, "MiB to allocate in total")
+	mb := fs.Int("mb", 256, "MiB to allocate in total (0: none)")
+	cpus := fs.Int("cpu", 0, "busy-loop goroutines to run (CPU burn)")
 	step := fs.Int("step", 8, "MiB per allocation")
 	every := fs.Duration("every", 100*time.Millisecond, "pause between allocations")
 	hold := fs.Duration("hold", time.Hour, "how long to hold the memory once allocated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	for i := 0; i < *cpus; i++ {
+		go burn()
+	}
+	if *cpus > 0 {
+		log.Printf("hog: burning %d CPUs", *cpus)
+	}
 	var held [][]byte
 	for total := 0; total < *mb; total += *step {
-		held = append(held, touch(*step))
+		held = append(held, allocTouched(*step))
 		log.Printf("hog: holding %d MiB", total+*step)
 		time.Sleep(*every)
 	}
@@ -34,7 +42,17 @@ func hog(args []string) error {
 	return nil
 }
 
-func touch(mb int) []byte {
+func burn() {
+	x := uint64(1)
+	for {
+		x = x*6364136223846793005 + 1442695040888963407
+		if x == 0 {
+			log.Print("unreachable")
+		}
+	}
+}
+
+func allocTouched(mb int) []byte {
 	b := make([]byte, mb<<20)
 	for i := 0; i < len(b); i += 4096 {
 		b[i] = 1

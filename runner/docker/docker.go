@@ -49,31 +49,3 @@ func (e *Engine) Preflight(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Arch is the engine's CPU architecture in Go's terms (amd64, arm64): the
-// architecture of the kind nodes, and so of the images loaded into them.
-func (e *Engine) Arch(ctx context.Context) (string, error) {
-	info, err := e.cli.Info(ctx)
-	if err != nil {
-		return "", fmt.Errorf("docker info: %w", err)
-	}
-	switch info.Architecture {
-	case "x86_64", "amd64":
-		return "amd64", nil
-	case "aarch64", "arm64":
-		return "arm64", nil
-	}
-	return "", fmt.Errorf("docker engine architecture %q is not supported (want x86_64 or aarch64)", info.Architecture)
-}
-
-// ImageExists reports whether the engine has the image locally.
-func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
-	_, err := e.cli.ImageInspect(ctx, ref)
-	if err == nil {
-		return true, nil
-	}
-	if client.IsErrNotFound(err) {
-		return false, nil
-	}
-	return false, fmt.Errorf("inspecting image %s: %w", ref, err)
-}

@@ -1,6 +1,6 @@
 // Package images assembles the lab workload image from the embedded labapp
 // binary, in Go: no Dockerfile, no docker build, no registry. The result is a
-// docker-archive tarball that kind loads into every node.
+// OCI image-layout tarball that kind loads into every node.
 package images
 
 import (
@@ -8,13 +8,17 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/labs-dev/labs/assets"
 )
@@ -27,6 +31,10 @@ const Repository = "labapp"
 // the version the app reports (body and Server header).
 var tags = []string{"v1", "v2", "v3"}
 
+// Applets are linked to /labapp in /bin; labapp runs the one it is called
+// as. TestAppletsMatchLabapp keeps this list equal to labapp's own.
+var Applets = []string{"serve", "load", "hog", "sh", "kill", "curl", "cat", "ls", "ps", "touch", "rm", "mkdir", "sleep", "date", "env", "hostname", "echo", "version", "labapp"}
+
 // Tags returns the image references that Archive contains.
 func Tags() []string {
 	out := make([]string, len(tags))
@@ -36,9 +44,48 @@ func Tags() []string {
 	return out
 }
 
-// Archive builds every tag of the workload image for linux/arch and returns
-// them as one docker-archive tarball (the layer is stored once).
-func Archive(arch string) ([]byte, error) {
+// Archive builds every tag of the workload image, each an image index for
+// every embedded architecture, and returns them as one OCI image-layout
+// tarball (kind's loader imports all platforms; a node runs its own).
+func Archive() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "labapp-image-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return nil, fmt.Errorf("creating image layout: %w", err)
+	}
+	bases := map[string]v1.Image{}
+	for _, arch := range assets.Arches() {
+		if bases[arch], err = baseImage(arch); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range tags {
+		var adds []mutate.IndexAddendum
+		for _, arch := range assets.Arches() {
+			img, err := withConfig(bases[arch], arch, t)
+			if err != nil {
+				return nil, err
+			}
+			adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+		}
+		idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+		err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{
+			// containerd names imported images by this annotation.
+			"io.containerd.image.name":          "docker.io/library/" + Repository + ":" + t,
+			"org.opencontainers.image.ref.name": t,
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("writing %s:%s: %w", Repository, t, err)
+		}
+	}
+	return tarDir(dir)
+}
+
+func baseImage(arch string) (v1.Image, error) {
 	bin, err := assets.Labapp(arch)
 	if err != nil {
 		return nil, err
@@ -49,31 +96,59 @@ func Archive(arch string) ([]byte, error) {
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+	if err != nil {
+		return nil, fmt.Errorf("labapp layer for %s: %w", arch, err)
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	return mutate.AppendLayers(img, layer)
+}
+
+// tarDir packs an image layout directory as the tarball ctr imports.
+func tarDir(dir string) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		h, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		h.Name = filepath.ToSlash(rel)
+		if d.IsDir() {
+			h.Name += "/"
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = tw.Write(b)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("labapp layer: %w", err)
+		return nil, fmt.Errorf("packing image layout: %w", err)
 	}
-	base, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
+	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	refs := map[name.Reference]v1.Image{}
-	for _, t := range tags {
-		img, err := withConfig(base, arch, t)
-		if err != nil {
-			return nil, err
-		}
-		ref, err := name.NewTag(Repository + ":" + t)
-		if err != nil {
-			return nil, err
-		}
-		refs[ref] = img
-	}
-	var out bytes.Buffer
-	if err := tarball.MultiRefWrite(refs, &out); err != nil {
-		return nil, fmt.Errorf("writing image archive: %w", err)
-	}
-	return out.Bytes(), nil
+	return buf.Bytes(), nil
 }
 
 func withConfig(base v1.Image, arch, version string) (v1.Image, error) {
@@ -104,7 +179,7 @@ func rootfs(bin []byte) ([]byte, error) {
 		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
 		{Name: "labapp", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
 	}
-	for _, applet := range []string{"labapp", "kill", "curl", "hog"} {
+	for _, applet := range Applets {
 		entries = append(entries, tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "/labapp", Mode: 0o777})
 	}
 	for _, h := range entries {

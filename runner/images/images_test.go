@@ -5,72 +5,125 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/labs-dev/labs/assets"
 )
 
-// The archive is a docker-archive whose manifest names every tag, with the
-// binary layer stored once.
+type ociIndex struct {
+	Manifests []struct {
+		MediaType   string
+		Digest      string
+		Annotations map[string]string
+		Platform    *struct{ Architecture, OS string }
+	}
+}
+
+// The archive is an OCI layout: one index per tag, each naming the image
+// for containerd and holding a manifest per architecture, whose config
+// carries the tag's version.
 func TestArchive(t *testing.T) {
-	arch, err := Archive("amd64")
+	arch, err := Archive()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(bytes.NewReader(arch))
+	files := untar(t, arch)
+	var top ociIndex
+	if err := json.Unmarshal(files["index.json"], &top); err != nil {
+		t.Fatalf("index.json: %v", err)
+	}
+	var names []string
+	for _, m := range top.Manifests {
+		name := m.Annotations["io.containerd.image.name"]
+		names = append(names, name)
+		tag := name[strings.LastIndex(name, ":")+1:]
+		var sub ociIndex
+		if err := json.Unmarshal(files[blob(m.Digest)], &sub); err != nil {
+			t.Fatalf("%s index: %v", name, err)
+		}
+		var plats []string
+		for _, im := range sub.Manifests {
+			plats = append(plats, im.Platform.OS+"/"+im.Platform.Architecture)
+			var man struct {
+				Config struct{ Digest string }
+				Layers []struct{ MediaType string }
+			}
+			if err := json.Unmarshal(files[blob(im.Digest)], &man); err != nil {
+				t.Fatal(err)
+			}
+			var cfg struct {
+				Architecture string
+				Config       struct{ Env, Entrypoint []string }
+			}
+			if err := json.Unmarshal(files[blob(man.Config.Digest)], &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Architecture != im.Platform.Architecture || cfg.Config.Entrypoint[0] != "/labapp" || len(man.Layers) != 1 {
+				t.Errorf("%s %s: config %+v, %d layers", name, im.Platform.Architecture, cfg, len(man.Layers))
+			}
+			if !strings.Contains(strings.Join(cfg.Config.Env, " "), "LABAPP_VERSION="+tag) {
+				t.Errorf("%s has env %v", name, cfg.Config.Env)
+			}
+		}
+		sort.Strings(plats)
+		if strings.Join(plats, ",") != "linux/amd64,linux/arm64" {
+			t.Errorf("%s platforms = %v", name, plats)
+		}
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "docker.io/library/labapp:v1,docker.io/library/labapp:v2,docker.io/library/labapp:v3" {
+		t.Errorf("images = %v", names)
+	}
+}
+
+// The image links every applet labapp knows, and no other.
+func TestAppletsMatchLabapp(t *testing.T) {
+	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
+		t.Skip("runs the embedded linux binary")
+	}
+	bin, err := assets.Labapp(runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "labapp")
+	if err := os.WriteFile(path, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(path, "applets").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(string(out))
+	want := append([]string(nil), Applets...)
+	want = want[:len(want)-1] // "labapp" itself is the multi-call name, not an applet
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("labapp applets %v, image links %v: run `make image` or update images.Applets", got, want)
+	}
+}
+
+func untar(t *testing.T, b []byte) map[string][]byte {
+	t.Helper()
 	files := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(b))
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return files
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(tr)
-		files[h.Name] = b
-	}
-	var manifest []struct {
-		Config   string
-		RepoTags []string
-		Layers   []string
-	}
-	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	var got []string
-	layers := map[string]bool{}
-	for _, m := range manifest {
-		got = append(got, m.RepoTags...)
-		for _, l := range m.Layers {
-			layers[l] = true
-		}
-		var cfg struct {
-			Architecture string
-			Config       struct{ Env, Entrypoint []string }
-		}
-		if err := json.Unmarshal(files[m.Config], &cfg); err != nil {
-			t.Fatal(err)
-		}
-		if cfg.Architecture != "amd64" || cfg.Config.Entrypoint[0] != "/labapp" {
-			t.Errorf("config of %v = %+v", m.RepoTags, cfg)
-		}
-		tag := strings.TrimPrefix(m.RepoTags[0], "labapp:")
-		if !strings.Contains(strings.Join(cfg.Config.Env, " "), "LABAPP_VERSION="+tag) {
-			t.Errorf("tag %s has env %v", m.RepoTags[0], cfg.Config.Env)
-		}
-	}
-	sort.Strings(got)
-	if strings.Join(got, ",") != "labapp:v1,labapp:v2,labapp:v3" {
-		t.Errorf("tags = %v", got)
-	}
-	if len(layers) != 1 {
-		t.Errorf("want the layer once, got %d layers", len(layers))
+		data, _ := io.ReadAll(tr)
+		files[h.Name] = data
 	}
 }
 
-func TestArchiveUnknownArch(t *testing.T) {
-	if _, err := Archive("riscv64"); err == nil {
-		t.Fatal("want an error for an architecture that is not embedded")
-	}
-}
+func blob(digest string) string { return "blobs/" + strings.Replace(digest, ":", "/", 1) }
