@@ -314,3 +314,75 @@ func TestCollectEvidenceForDeployment(t *testing.T) {
 		t.Errorf("pods = %q, want only web-a", got.Pods)
 	}
 }
+
+type fakeProber struct {
+	stats LoadStats
+	err   error
+	got   AvailabilityRequest
+}
+
+func (f *fakeProber) Availability(ctx context.Context, req AvailabilityRequest) (LoadStats, error) {
+	f.got = req
+	return f.stats, f.err
+}
+
+// The availability arithmetic: seed 004's 70.09% fails a 100% bar, 100%
+// passes, and a run that made no requests proves nothing.
+func TestAvailabilityCheck(t *testing.T) {
+	min := 100.0
+	spec := Spec{Type: "availability", Target: "web", Min: &min, During: "kubectl rollout restart deploy/web"}
+	tests := []struct {
+		name      string
+		stats     LoadStats
+		pass      bool
+		foundSays string
+	}{
+		{"lossy rollout", LoadStats{Transactions: 117, Successful: 82, Failed: 35, AvailabilityPercent: 70.09, FailureReasons: map[string]int64{"connection refused": 35}}, false, "70.09% (82 of 117 requests succeeded; failures: connection refused 35)"},
+		{"lossless rollout", LoadStats{Transactions: 112, Successful: 112, AvailabilityPercent: 100}, true, "100.00% (112 of 112"},
+		{"no requests", LoadStats{}, false, "no requests were made"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &fakeProber{stats: tc.stats}
+			e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns, Prober: p}
+			res, err := e.Run(context.Background(), []Spec{spec}, Options{Wait: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Passed != tc.pass || !strings.Contains(res[0].Found, tc.foundSays) {
+				t.Errorf("got passed=%v %q; want passed=%v containing %q", res[0].Passed, res[0].Found, tc.pass, tc.foundSays)
+			}
+			if p.got.Target != "web" || p.got.Concurrency != 2 || p.got.Settle != 3*time.Second || !strings.Contains(p.got.Action, "rollout restart") {
+				t.Errorf("request = %+v", p.got)
+			}
+		})
+	}
+}
+
+func TestAvailabilityWithoutProberIsAnError(t *testing.T) {
+	min := 99.5
+	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
+	res, err := e.Run(context.Background(), []Spec{{Type: "availability", Target: "web", Min: &min, During: "true"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Passed || res[0].Err == nil {
+		t.Errorf("got %+v, want an error result", res[0])
+	}
+	if !strings.Contains(res[0].Expected, "at least 99.5% of requests to web") {
+		t.Errorf("expected = %q", res[0].Expected)
+	}
+}
+
+func TestAvailabilitySpecValidation(t *testing.T) {
+	for _, src := range []string{
+		"- {type: availability, target: web, during: x}",
+		"- {type: availability, target: web, min: 101, during: x}",
+		"- {type: availability, min: 100, during: x}",
+		"- {type: availability, target: web, min: 100}",
+	} {
+		if _, err := ParseSpecs([]byte(src)); err == nil {
+			t.Errorf("ParseSpecs(%s): want an error", src)
+		}
+	}
+}

@@ -49,6 +49,8 @@ type Options struct {
 type Engine struct {
 	Client    kubernetes.Interface
 	Namespace string
+	// Prober runs active checks; nil fails them with an error.
+	Prober Prober
 }
 
 // Run judges the specs concurrently: each check passes the moment an informer
@@ -99,6 +101,15 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 
 func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Duration, opts Options) Result {
 	start := time.Now()
+	if ac, ok := c.(ActiveCheck); ok {
+		// An active check measures once: its action is the time window.
+		passed, found, err := ac.Measure(ctx, e.Prober)
+		return Result{Expected: c.Expected(), Found: found, Passed: passed && err == nil, Err: err, Elapsed: time.Since(start)}
+	}
+	sc, ok := c.(StateCheck)
+	if !ok {
+		return Result{Expected: c.Expected(), Err: fmt.Errorf("check type cannot be evaluated")}
+	}
 	var deadline <-chan time.Time
 	if opts.Wait {
 		t := time.NewTimer(timeout)
@@ -107,7 +118,7 @@ func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Du
 	}
 	for {
 		changed := w.changed()
-		ok, found := c.Evaluate(w.snapshot(e.Namespace, opts.Baseline))
+		ok, found := sc.Evaluate(w.snapshot(e.Namespace, opts.Baseline))
 		r := Result{Expected: c.Expected(), Found: found, Passed: ok, Elapsed: time.Since(start)}
 		if ok || !opts.Wait {
 			return r

@@ -32,6 +32,13 @@ type Spec struct {
 	Probe       string   `json:"probe,omitempty"`
 	Handler     string   `json:"handler,omitempty"`
 	Timeout     Duration `json:"timeout,omitempty"`
+	// availability
+	Target      string   `json:"target,omitempty"`
+	Min         *float64 `json:"min,omitempty"`
+	During      string   `json:"during,omitempty"`
+	Concurrency int      `json:"concurrency,omitempty"`
+	Rate        float64  `json:"rate,omitempty"`
+	Settle      Duration `json:"settle,omitempty"`
 }
 
 // Duration reads "90s" or "2m" in YAML.
@@ -115,6 +122,7 @@ func registry() map[string]func(Spec) (Check, error) {
 		"restarted":            newRestarted,
 		"terminated-reason":    newTerminatedReason,
 		"probe":                newProbe,
+		"availability":         newAvailability,
 	}
 }
 

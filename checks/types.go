@@ -8,11 +8,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Check is a compiled spec: it states what it expects and judges a State.
+// Check is a compiled spec. It is either a StateCheck, judged on every
+// change of the namespace, or an ActiveCheck, which measures something by
+// acting (running load during a rollout).
 type Check interface {
 	// Expected says, in one clause, what must hold ("Deployment web has 3
 	// available replicas").
 	Expected() string
+}
+
+// StateCheck judges a snapshot of the namespace.
+type StateCheck interface {
+	Check
 	// Evaluate reports whether the state satisfies the check and, either
 	// way, what was found, in words a learner can act on.
 	Evaluate(s *State) (ok bool, found string)

@@ -18,6 +18,7 @@ type Display struct {
 	w     io.Writer
 	style content.Style
 	start time.Time
+	live  bool // a Live line is on screen
 }
 
 // NewDisplay writes to w; style adds colour on a terminal.
@@ -28,6 +29,7 @@ func NewDisplay(w io.Writer, style content.Style) *Display {
 func (d *Display) line(mark, msg string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.endLive()
 	el := fmt.Sprintf("[%5.1fs]", time.Since(d.start).Seconds())
 	fmt.Fprintf(d.w, "%s %s%s\n", d.style.Dim(el), mark, msg)
 }
@@ -40,3 +42,30 @@ func (d *Display) Done(msg string) { d.line(d.style.Green("✓ "), msg) }
 
 // Fail reports a step that went wrong.
 func (d *Display) Fail(msg string) { d.line(d.style.Red("✗ "), msg) }
+
+// Live shows a line that the next Live replaces: rewritten in place on a
+// terminal, one line each when piped.
+func (d *Display) Live(msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.style.Color {
+		fmt.Fprintf(d.w, "\r\x1b[K%s", msg)
+		d.live = true
+		return
+	}
+	fmt.Fprintln(d.w, msg)
+}
+
+// EndLive ends the Live line, if any.
+func (d *Display) EndLive() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.endLive()
+}
+
+func (d *Display) endLive() {
+	if d.live {
+		fmt.Fprintln(d.w)
+		d.live = false
+	}
+}

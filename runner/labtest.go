@@ -37,6 +37,10 @@ type StepResult struct {
 	Failure string `json:"failure,omitempty"`
 	// Error says what broke (a script failed, the cluster did not answer).
 	Error string `json:"error,omitempty"`
+	// Before and After are each check's verdict before and after the
+	// solution, as expected/found sentences.
+	Before []string `json:"before,omitempty"`
+	After  []string `json:"after,omitempty"`
 }
 
 // OK reports whether the step behaved as content CI demands.
@@ -154,7 +158,8 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 		failed, res.Error = true, err.Error()
 		return res
 	}
-	eng := &checks.Engine{Client: c, Namespace: ns}
+	env.out = opts.ScriptOutput
+	eng := &checks.Engine{Client: c, Namespace: ns, Prober: &prober{c: c, ns: ns, env: env, log: r.Display.Status}}
 	for i, step := range lab.Steps {
 		sr := r.testStep(ctx, c, eng, env, lab, i, step, opts)
 		res.Steps = append(res.Steps, sr)
@@ -186,6 +191,7 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 		sr.Error = err.Error()
 		return sr
 	}
+	sr.Before = sentences(before)
 	sr.FailedBefore = !allPassed(before)
 	if !sr.FailedBefore {
 		sr.Failure = "every check already passed before the solution ran: the checks cannot tell a learner who did the step from one who did not"
@@ -199,6 +205,7 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 		sr.Error = err.Error()
 		return sr
 	}
+	sr.After = sentences(after)
 	sr.PassedAfter = allPassed(after)
 	if !sr.PassedAfter {
 		var msgs []string
@@ -228,6 +235,18 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 		}
 	}
 	return sr
+}
+
+func sentences(rs []checks.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		verdict := "FAIL"
+		if r.Passed {
+			verdict = "PASS"
+		}
+		out[i] = verdict + ": " + r.Sentence()
+	}
+	return out
 }
 
 func allPassed(rs []checks.Result) bool {

@@ -148,7 +148,7 @@ func newTestRunner(t *testing.T, client kubernetes.Interface, docker Docker) (*R
 	var out, errOut bytes.Buffer
 	cl := &fakeCluster{}
 	r := &Runner{
-		Cluster: cl, Docker: docker, Paths: paths, Catalog: cat, NodeImage: "node:test",
+		Cluster: cl, Docker: docker, Paths: paths, Catalog: cat, NodeImage: "node:test", Executable: os.Args[0],
 		Out: &out, ErrOut: &errOut, Display: NewDisplay(&errOut, content.Style{}), Nodes: 1,
 		NewClient: func() (kubernetes.Interface, error) { return client, nil },
 	}

@@ -21,6 +21,7 @@ type scriptEnv struct {
 	kubeconfig string
 	namespace  string
 	exe        string
+	out        io.Writer // where actions run by checks write
 }
 
 func (r *Runner) newScriptEnv(ns string) (*scriptEnv, error) {
@@ -28,7 +29,7 @@ func (r *Runner) newScriptEnv(ns string) (*scriptEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, exe: r.Executable}
+	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, exe: r.Executable, out: io.Discard}
 	if err := r.writeKubeconfigFor(e.kubeconfig, ns); err != nil {
 		e.Close()
 		return nil, err

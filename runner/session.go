@@ -263,7 +263,13 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	if !opts.JSON {
 		r.Display.Status(fmt.Sprintf("checking step %d/%d: %s (%d checks, up to %s)", prog.Step+1, len(lab.Steps), step.Title, len(specs), longest(specs)))
 	}
-	eng := &checks.Engine{Client: s.client, Namespace: lab.Namespace}
+	env, err := r.newScriptEnv(lab.Namespace)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	env.out = r.ErrOut
+	eng := &checks.Engine{Client: s.client, Namespace: lab.Namespace, Prober: &prober{c: s.client, ns: lab.Namespace, env: env, log: r.Display.Status}}
 	results, err := eng.Run(ctx, specs, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline})
 	if err != nil {
 		return fmt.Errorf("checking step %d: %w", prog.Step+1, err)

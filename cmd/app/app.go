@@ -21,6 +21,7 @@ import (
 	"github.com/labs-dev/labs/cmd/kubectl"
 	"github.com/labs-dev/labs/cmd/labtest"
 	"github.com/labs-dev/labs/cmd/list"
+	"github.com/labs-dev/labs/cmd/load"
 	"github.com/labs-dev/labs/cmd/nav"
 	"github.com/labs-dev/labs/cmd/reset"
 	"github.com/labs-dev/labs/cmd/show"
@@ -96,6 +97,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		solve.NewCommand(f),
 		reset.NewCommand(f),
 		labtest.NewCommand(f, nil),
+		load.NewCommand(f, nil),
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root
