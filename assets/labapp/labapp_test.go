@@ -156,3 +156,10 @@ func TestShellRunsScripts(t *testing.T) {
 		t.Errorf("interactive output %q", out.String())
 	}
 }
+
+func TestShellKillIsTheApplet(t *testing.T) {
+	args, err := externalKill(context.Background(), []string{"kill", "1"})
+	if err != nil || args[0] != "/bin/kill" || args[1] != "1" {
+		t.Errorf("externalKill = %v, %v", args, err)
+	}
+}

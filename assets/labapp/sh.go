@@ -17,7 +17,14 @@ import (
 // userland. Commands it does not know as builtins run as processes: the
 // applets in /bin are links to this binary.
 func sh(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	r, err := interp.New(interp.Interactive(true), interp.StdIO(stdin, stdout, stderr))
+	interactiveMode := len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-c"
+	runnerIn := stdin
+	if _, isFile := stdin.(*os.File); interactiveMode && !isFile {
+		// The parser reads commands from stdin; a non-file reader would be
+		// copied to commands by a goroutine racing the parser for input.
+		runnerIn = nil
+	}
+	r, err := interp.New(interp.Interactive(true), interp.StdIO(runnerIn, stdout, stderr), interp.CallHandler(externalKill))
 	if err != nil {
 		return err
 	}
@@ -34,6 +41,15 @@ func sh(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runScript(ctx, r, f, args[0])
 	}
 	return interactive(ctx, r, stdin, stdout, stderr)
+}
+
+// externalKill sends `kill` to our applet: the interpreter reserves the
+// name as a builtin it does not implement.
+func externalKill(ctx context.Context, args []string) ([]string, error) {
+	if len(args) > 0 && args[0] == "kill" {
+		args[0] = "/bin/kill"
+	}
+	return args, nil
 }
 
 func runScript(ctx context.Context, r *interp.Runner, src io.Reader, name string) error {
