@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
 
-.PHONY: build test e2e lint image verify-image ci clean
+.PHONY: build test e2e lint image verify-image ci clean bench
 
 build: ## the labs binary
 	$(GO) build -o $(BIN) ./cmd/labs
@@ -30,3 +30,6 @@ ci: lint test verify-image e2e
 
 clean:
 	rm -rf bin
+
+bench: ## load generator vs hey on localhost: a table with the ratio
+	bash hack/bench.sh

@@ -163,3 +163,11 @@ func TestShellKillIsTheApplet(t *testing.T) {
 		t.Errorf("externalKill = %v, %v", args, err)
 	}
 }
+
+// BenchmarkHistAdd is the per-request bookkeeping cost of the load generator.
+func BenchmarkHistAdd(b *testing.B) {
+	var h hist
+	for i := 0; b.Loop(); i++ {
+		h.add(time.Duration(i%5000) * time.Microsecond)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"net"
 	"net/http"
 	"os"
@@ -173,16 +174,20 @@ func runLoad(ctx context.Context, c loadConfig, onProgress func(progress)) summa
 		ctx, cancel = context.WithTimeout(ctx, c.Duration)
 		defer cancel()
 	}
+	// No Client.Timeout and no per-request context: both cost a timer or a
+	// goroutine per request. The transport's dial and header timeouts bound
+	// each request instead, and workers stop on a flag.
 	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        c.Concurrency,
-		MaxIdleConnsPerHost: c.Concurrency,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          c.Concurrency,
+		MaxIdleConnsPerHost:   c.Concurrency,
+		IdleConnTimeout:       30 * time.Second,
+		ResponseHeaderTimeout: c.Timeout,
+		DisableCompression:    true,
 	}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: c.Timeout}
+	client := &http.Client{Transport: tr}
 
 	var tokens <-chan time.Time
 	if c.Rate > 0 {
@@ -190,6 +195,8 @@ func runLoad(ctx context.Context, c loadConfig, onProgress func(progress)) summa
 		defer t.Stop()
 		tokens = t.C
 	}
+	var stopped atomic.Bool
+	go func() { <-ctx.Done(); stopped.Store(true) }()
 	var issued, inFlight atomic.Int64
 	workers := make([]*worker, c.Concurrency)
 	var wg sync.WaitGroup
@@ -201,7 +208,7 @@ func runLoad(ctx context.Context, c loadConfig, onProgress func(progress)) summa
 		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequest(http.MethodGet, c.URL, nil)
-			for ctx.Err() == nil {
+			for !stopped.Load() {
 				if c.Requests > 0 && issued.Add(1) > c.Requests {
 					return
 				}
@@ -214,12 +221,9 @@ func runLoad(ctx context.Context, c loadConfig, onProgress func(progress)) summa
 				}
 				inFlight.Add(1)
 				t0 := time.Now()
-				reason := do(client, req.WithContext(ctx))
+				reason := do(client, req)
 				d := time.Since(t0)
 				inFlight.Add(-1)
-				if reason != "" && ctx.Err() != nil {
-					return // cut off by the end of the run: not the target's fault
-				}
 				w.mu.Lock()
 				w.total.add(d)
 				w.window.add(d)
@@ -338,8 +342,9 @@ func availability(ok, total int64) float64 {
 	return math.Round(float64(ok)/float64(total)*100*100) / 100
 }
 
-// hist is a log-bucketed latency histogram (1% resolution from 1µs to ~1h),
-// so a long run costs constant memory.
+// hist is a log-linear latency histogram over microseconds: 32 linear
+// sub-buckets per power of two (about 3% resolution), so a long run costs
+// constant memory and adding a sample is a few integer operations.
 type hist struct {
 	n       int64
 	sum     time.Duration
@@ -348,18 +353,18 @@ type hist struct {
 }
 
 const (
-	histBuckets = 2200
-	histGrowth  = 1.01
+	subBits     = 5
+	subBuckets  = 1 << subBits
+	histBuckets = 40 * subBuckets
 )
 
-var logGrowth = math.Log(histGrowth)
-
 func bucketOf(d time.Duration) int {
-	us := float64(d) / float64(time.Microsecond)
-	if us <= 1 {
-		return 0
+	us := uint64(d / time.Microsecond)
+	if us < subBuckets {
+		return int(us)
 	}
-	b := int(math.Log(us)/logGrowth) + 1
+	exp := bits.Len64(us) - subBits - 1 // us >> exp is in [subBuckets, 2*subBuckets)
+	b := exp*subBuckets + int(us>>uint(exp))
 	if b >= histBuckets {
 		b = histBuckets - 1
 	}
@@ -367,7 +372,14 @@ func bucketOf(d time.Duration) int {
 }
 
 // upperMs is the largest latency bucket b holds, in milliseconds.
-func upperMs(b int) float64 { return math.Pow(histGrowth, float64(b)) / 1000 }
+func upperMs(b int) float64 {
+	if b < subBuckets {
+		return float64(b+1) / 1000
+	}
+	exp := b/subBuckets - 1
+	mant := b%subBuckets + subBuckets
+	return float64(uint64(mant+1)<<uint(exp)) / 1000
+}
 
 func (h *hist) add(d time.Duration) {
 	h.n++
