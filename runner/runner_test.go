@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -228,5 +229,50 @@ func TestStartStopsWhenDockerIsDown(t *testing.T) {
 	}
 	if cl.exists {
 		t.Error("a cluster was created although Docker was down")
+	}
+}
+
+// A second labs command waits for the first to release the state lock (two
+// `labs start` never create the cluster at once), and says it is waiting.
+func TestLockSerializesCommands(t *testing.T) {
+	dir := t.TempDir()
+	var out1, out2 bytes.Buffer
+	r1 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out1, content.Style{})}
+	r2 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out2, content.Style{})}
+	release, err := r1.lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		rel, err := r2.lock(context.Background())
+		if err == nil {
+			rel()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("second lock returned %v while the first was held", err)
+	case <-time.After(700 * time.Millisecond):
+	}
+	release()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("second lock not granted after release")
+	}
+	if !strings.Contains(out2.String(), "another labs command is setting up the cluster; waiting") {
+		t.Errorf("second command did not say it waits: %q", out2.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	rel, _ := r1.lock(context.Background())
+	defer rel()
+	if _, err := r2.lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("lock with an ended context = %v", err)
 	}
 }

@@ -171,3 +171,22 @@ func BenchmarkHistAdd(b *testing.B) {
 		h.add(time.Duration(i%5000) * time.Microsecond)
 	}
 }
+
+// A broken release answers but is never healthy or ready.
+func TestBrokenSwitchFailsProbes(t *testing.T) {
+	s := &server{version: "v3"}
+	s.down.Store(true)
+	h := s.routes()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s = %d, want 503", path, rec.Code)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 200 || rec.Header().Get("Server") != "labapp/v3" {
+		t.Errorf("/ = %d, Server %q", rec.Code, rec.Header().Get("Server"))
+	}
+}

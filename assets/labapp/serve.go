@@ -42,6 +42,11 @@ func serve(args []string) error {
 	}
 	host, _ := os.Hostname()
 	s := &server{version: version(), pod: envOr("POD_NAME", host), latency: *latency}
+	if envOr("LABAPP_BROKEN", "") != "" {
+		// A bad release (labapp:v3): it runs, but never reports healthy or
+		// ready, so a rollout to it stalls and `rollout undo` is the way out.
+		s.down.Store(true)
+	}
 	if *pidFile != "" {
 		// Not fatal: outside a container /run may be read-only.
 		if err := os.WriteFile(*pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
@@ -66,6 +71,7 @@ func serve(args []string) error {
 	}
 	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
+	log.SetOutput(os.Stdout) // a container logs to stdout: `kubectl logs` shows it
 	log.Printf("labapp %s listening on %s (pid %d)", s.version, ln.Addr(), os.Getpid())
 
 	errc := make(chan error, 1)

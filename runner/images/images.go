@@ -28,12 +28,17 @@ import (
 const Repository = "labapp"
 
 // Tags are the versions labs load; they run the same binary and differ in
-// the version the app reports (body and Server header).
+// the version the app reports (body and Server header) and in switches.
 var tags = []string{"v1", "v2", "v3"}
 
 // Applets are linked to /labapp in /bin; labapp runs the one it is called
 // as. TestAppletsMatchLabapp keeps this list equal to labapp's own.
 var Applets = []string{"serve", "load", "hog", "sh", "kill", "curl", "cat", "ls", "ps", "touch", "rm", "mkdir", "sleep", "date", "env", "hostname", "echo", "version", "labapp"}
+
+// switches are the behaviours a tag turns on, for the labs that need them.
+var switches = map[string][]string{
+	"v3": {"LABAPP_BROKEN=1"}, // a bad release: never healthy, never ready
+}
 
 // Tags returns the image references that Archive contains.
 func Tags() []string {
@@ -161,7 +166,7 @@ func withConfig(base v1.Image, arch, version string) (v1.Image, error) {
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
 	cf.Config.Entrypoint = []string{"/labapp"}
 	cf.Config.Cmd = []string{"serve"}
-	cf.Config.Env = []string{"PATH=/bin", "LABAPP_VERSION=" + version}
+	cf.Config.Env = append([]string{"PATH=/bin", "LABAPP_VERSION=" + version}, switches[version]...)
 	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
 	cf.Config.StopSignal = "SIGTERM"
 	return mutate.ConfigFile(base, cf)

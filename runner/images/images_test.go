@@ -67,7 +67,8 @@ func TestArchive(t *testing.T) {
 			if cfg.Architecture != im.Platform.Architecture || cfg.Config.Entrypoint[0] != "/labapp" || len(man.Layers) != 1 {
 				t.Errorf("%s %s: config %+v, %d layers", name, im.Platform.Architecture, cfg, len(man.Layers))
 			}
-			if !strings.Contains(strings.Join(cfg.Config.Env, " "), "LABAPP_VERSION="+tag) {
+			env := strings.Join(cfg.Config.Env, " ")
+			if !strings.Contains(env, "LABAPP_VERSION="+tag) || strings.Contains(env, "LABAPP_BROKEN") != (tag == "v3") {
 				t.Errorf("%s has env %v", name, cfg.Config.Env)
 			}
 		}
