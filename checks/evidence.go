@@ -20,15 +20,23 @@ type (
 
 // TakeBaseline records the namespace's pods as they are now.
 func TakeBaseline(ctx context.Context, c kubernetes.Interface, ns string) (*Baseline, error) {
-	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	pods, err := listPods(ctx, c, ns)
 	if err != nil {
 		return nil, fmt.Errorf("recording baseline of namespace %s: %w", ns, err)
+	}
+	return NewBaseline(pods), nil
+}
+
+func listPods(ctx context.Context, c kubernetes.Interface, ns string) ([]*corev1.Pod, error) {
+	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
 	}
 	pods := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
 		pods[i] = &list.Items[i]
 	}
-	return NewBaseline(pods), nil
+	return pods, nil
 }
 
 // Evidence is what a teacher looks at when a check fails.
@@ -58,13 +66,9 @@ func ConcernOf(s Spec) Concern {
 // namespace when concerns is empty).
 func CollectEvidence(ctx context.Context, c kubernetes.Interface, ns string, concerns []Concern, maxEvents int) (Evidence, error) {
 	var ev Evidence
-	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	pods, err := listPods(ctx, c, ns)
 	if err != nil {
 		return ev, fmt.Errorf("listing pods in %s: %w", ns, err)
-	}
-	pods := make([]*corev1.Pod, len(list.Items))
-	for i := range list.Items {
-		pods[i] = &list.Items[i]
 	}
 	st := &State{Namespace: ns, Pods: pods}
 	all := len(concerns) == 0

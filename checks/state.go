@@ -37,6 +37,26 @@ func (s *State) PodsMatching(selector string) []*corev1.Pod {
 	return out
 }
 
+// podContainer is one container status of a pod.
+type podContainer struct {
+	pod    *corev1.Pod
+	status corev1.ContainerStatus
+}
+
+// containersOf returns the statuses of the containers called name (every
+// container when name is "") of pods.
+func containersOf(pods []*corev1.Pod, name string) []podContainer {
+	var out []podContainer
+	for _, p := range pods {
+		for _, cs := range p.Status.ContainerStatuses {
+			if name == "" || cs.Name == name {
+				out = append(out, podContainer{pod: p, status: cs})
+			}
+		}
+	}
+	return out
+}
+
 // Deployment returns the named Deployment, or nil.
 func (s *State) Deployment(name string) *appsv1.Deployment {
 	for _, d := range s.Deployments {

@@ -164,17 +164,13 @@ func (c *restarted) Evaluate(s *State) (bool, string) {
 		return false, fmt.Sprintf("no pods match %s", c.selector)
 	}
 	var seen []string
-	for _, p := range pods {
-		for _, cs := range p.Status.ContainerStatuses {
-			if c.container != "" && cs.Name != c.container {
-				continue
-			}
-			was := before[string(p.UID)].Restarts[cs.Name]
-			if cs.RestartCount > was {
-				return true, fmt.Sprintf("%s/%s restarts %d -> %d", p.Name, cs.Name, was, cs.RestartCount)
-			}
-			seen = append(seen, fmt.Sprintf("%s/%s restarts %d", p.Name, cs.Name, cs.RestartCount))
+	for _, pc := range containersOf(pods, c.container) {
+		p, cs := pc.pod, pc.status
+		was := before[string(p.UID)].Restarts[cs.Name]
+		if cs.RestartCount > was {
+			return true, fmt.Sprintf("%s/%s restarts %d -> %d", p.Name, cs.Name, was, cs.RestartCount)
 		}
+		seen = append(seen, fmt.Sprintf("%s/%s restarts %d", p.Name, cs.Name, cs.RestartCount))
 	}
 	if len(seen) == 0 {
 		return false, fmt.Sprintf("no container %q in pods matching %s", c.container, c.selector)
@@ -210,20 +206,16 @@ func (c *terminatedReason) Evaluate(s *State) (bool, string) {
 		return false, fmt.Sprintf("no pods match %s", c.selector)
 	}
 	var seen []string
-	for _, p := range pods {
-		for _, cs := range p.Status.ContainerStatuses {
-			if c.container != "" && cs.Name != c.container {
+	for _, pc := range containersOf(pods, c.container) {
+		p, cs := pc.pod, pc.status
+		for _, t := range []*corev1.ContainerStateTerminated{cs.LastTerminationState.Terminated, cs.State.Terminated} {
+			if t == nil {
 				continue
 			}
-			for _, t := range []*corev1.ContainerStateTerminated{cs.LastTerminationState.Terminated, cs.State.Terminated} {
-				if t == nil {
-					continue
-				}
-				if t.Reason == c.reason {
-					return true, fmt.Sprintf("%s/%s terminated: %s (exit code %d)", p.Name, cs.Name, t.Reason, t.ExitCode)
-				}
-				seen = append(seen, fmt.Sprintf("%s/%s %s (exit code %d)", p.Name, cs.Name, t.Reason, t.ExitCode))
+			if t.Reason == c.reason {
+				return true, fmt.Sprintf("%s/%s terminated: %s (exit code %d)", p.Name, cs.Name, t.Reason, t.ExitCode)
 			}
+			seen = append(seen, fmt.Sprintf("%s/%s %s (exit code %d)", p.Name, cs.Name, t.Reason, t.ExitCode))
 		}
 	}
 	if len(seen) == 0 {

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/labs-dev/labs/assets/labapp/loadreport"
 	"github.com/labs-dev/labs/checks"
 	"github.com/labs-dev/labs/runner/images"
 )
@@ -58,39 +59,8 @@ func (o LoadOptions) Validate() error {
 	return nil
 }
 
-// LoadResult is the summary `labs load` prints; the JSON names are a
-// contract for machines.
-type LoadResult struct {
-	Target              string           `json:"target"`
-	Concurrency         int              `json:"concurrency"`
-	Transactions        int64            `json:"transactions"`
-	Successful          int64            `json:"successful"`
-	Failed              int64            `json:"failed"`
-	AvailabilityPercent float64          `json:"availability_percent"`
-	ElapsedSeconds      float64          `json:"elapsed_seconds"`
-	RequestsPerSecond   float64          `json:"requests_per_second"`
-	Latency             LatencyMs        `json:"latency_ms"`
-	FailureReasons      map[string]int64 `json:"failure_reasons"`
-}
-
-// LatencyMs are response-time percentiles in milliseconds.
-type LatencyMs struct {
-	P50  float64 `json:"p50"`
-	P95  float64 `json:"p95"`
-	P99  float64 `json:"p99"`
-	Max  float64 `json:"max"`
-	Mean float64 `json:"mean"`
-}
-
-type loadProgress struct {
-	ElapsedSeconds float64 `json:"elapsed_seconds"`
-	Transactions   int64   `json:"transactions"`
-	Failed         int64   `json:"failed"`
-	RPS            float64 `json:"rps"`
-	P50            float64 `json:"p50_ms"`
-	P95            float64 `json:"p95_ms"`
-	InFlight       int64   `json:"in_flight"`
-}
+// LoadResult is the summary `labs load` prints.
+type LoadResult = loadreport.Summary
 
 // Load runs the load generator in the cluster, as a pod in the current lab's
 // namespace, so the target is reached the way users reach it.
@@ -123,7 +93,7 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 		<-ctx.Done()
 		lp.stop()
 	}()
-	res, err := lp.follow(context.WithoutCancel(ctx), func(p loadProgress) {
+	res, err := lp.follow(context.WithoutCancel(ctx), func(p loadreport.Progress) {
 		r.Display.Live(fmt.Sprintf("%6.1fs  %7.1f rps  errors %d  p50 %.1fms  p95 %.1fms  in-flight %d", p.ElapsedSeconds, p.RPS, p.Failed, p.P50, p.P95, p.InFlight))
 	})
 	lp.cleanup()
@@ -396,7 +366,7 @@ func (lp *loadPod) waitStarted(ctx context.Context, timeout time.Duration) error
 
 // follow streams the pod's output: PROGRESS lines to onProgress, and the
 // RESULT line as the result.
-func (lp *loadPod) follow(ctx context.Context, onProgress func(loadProgress)) (*LoadResult, error) {
+func (lp *loadPod) follow(ctx context.Context, onProgress func(loadreport.Progress)) (*LoadResult, error) {
 	stream, err := lp.c.CoreV1().Pods(lp.ns).GetLogs(lp.name, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the load pod's output: %w", err)
@@ -408,14 +378,14 @@ func (lp *loadPod) follow(ctx context.Context, onProgress func(loadProgress)) (*
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case strings.HasPrefix(line, "PROGRESS "):
-			var p loadProgress
-			if json.Unmarshal([]byte(line[len("PROGRESS "):]), &p) == nil && onProgress != nil {
+		case strings.HasPrefix(line, loadreport.ProgressPrefix):
+			var p loadreport.Progress
+			if json.Unmarshal([]byte(strings.TrimPrefix(line, loadreport.ProgressPrefix)), &p) == nil && onProgress != nil {
 				onProgress(p)
 			}
-		case strings.HasPrefix(line, "RESULT "):
+		case strings.HasPrefix(line, loadreport.ResultPrefix):
 			res = &LoadResult{}
-			if err := json.Unmarshal([]byte(line[len("RESULT "):]), res); err != nil {
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, loadreport.ResultPrefix)), res); err != nil {
 				return nil, fmt.Errorf("load pod result: %w", err)
 			}
 		default:
@@ -470,7 +440,7 @@ func (p *prober) Availability(ctx context.Context, req checks.AvailabilityReques
 	started := make(chan struct{})
 	go func() {
 		first := true
-		res, err := lp.follow(context.WithoutCancel(ctx), func(loadProgress) {
+		res, err := lp.follow(context.WithoutCancel(ctx), func(loadreport.Progress) {
 			if first {
 				close(started)
 				first = false

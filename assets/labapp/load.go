@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/labs-dev/labs/assets/labapp/loadreport"
 )
 
 // maxLoadDuration bounds every run: load generators here are a teaching
@@ -35,39 +37,11 @@ type loadConfig struct {
 	Every       time.Duration // progress interval
 }
 
-// summary is the siege-like result; its JSON field names are a contract
-// with `labs load --output json`.
-type summary struct {
-	Target              string           `json:"target"`
-	Concurrency         int              `json:"concurrency"`
-	Transactions        int64            `json:"transactions"`
-	Successful          int64            `json:"successful"`
-	Failed              int64            `json:"failed"`
-	AvailabilityPercent float64          `json:"availability_percent"`
-	ElapsedSeconds      float64          `json:"elapsed_seconds"`
-	RequestsPerSecond   float64          `json:"requests_per_second"`
-	Latency             latencyMs        `json:"latency_ms"`
-	FailureReasons      map[string]int64 `json:"failure_reasons"`
-}
-
-type latencyMs struct {
-	P50  float64 `json:"p50"`
-	P95  float64 `json:"p95"`
-	P99  float64 `json:"p99"`
-	Max  float64 `json:"max"`
-	Mean float64 `json:"mean"`
-}
-
-// progress is one live line: the last interval's rate and latencies.
-type progress struct {
-	ElapsedSeconds float64 `json:"elapsed_seconds"`
-	Transactions   int64   `json:"transactions"`
-	Failed         int64   `json:"failed"`
-	RPS            float64 `json:"rps"`
-	P50            float64 `json:"p50_ms"`
-	P95            float64 `json:"p95_ms"`
-	InFlight       int64   `json:"in_flight"`
-}
+type (
+	summary   = loadreport.Summary
+	latencyMs = loadreport.LatencyMs
+	progress  = loadreport.Progress
+)
 
 func (c *loadConfig) validate() error {
 	switch {
@@ -94,7 +68,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&c.Rate, "rate", 0, "requests per second in total (0: as fast as possible)")
 	fs.DurationVar(&c.Timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.DurationVar(&c.Every, "every", time.Second, "progress interval")
-	asJSON := fs.Bool("json", false, "machine output: PROGRESS and RESULT lines of JSON")
+	asJSON := fs.Bool("json", false, "machine output: progress and result lines of JSON (package loadreport)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,7 +90,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	onProgress := func(p progress) {
 		if *asJSON {
 			b, _ := json.Marshal(p)
-			fmt.Fprintf(stderr, "PROGRESS %s\n", b)
+			fmt.Fprintf(stderr, "%s%s\n", loadreport.ProgressPrefix, b)
 			return
 		}
 		fmt.Fprintf(stderr, "[%5.1fs] %7.1f rps  errors %d  p50 %.1fms  p95 %.1fms  in-flight %d\n", p.ElapsedSeconds, p.RPS, p.Failed, p.P50, p.P95, p.InFlight)
@@ -127,7 +101,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(stdout, "RESULT %s\n", b)
+		_, err = fmt.Fprintf(stdout, "%s%s\n", loadreport.ResultPrefix, b)
 		return err
 	}
 	return printSummary(stdout, s)

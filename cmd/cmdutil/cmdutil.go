@@ -3,6 +3,7 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -110,6 +111,18 @@ func (f *Factory) nodeImage() string {
 		return v
 	}
 	return f.Getenv("KIND_NODE_IMAGE")
+}
+
+// Run adapts a use case of the runner into a cobra RunE: it builds the
+// runner only when the command runs, so --help never touches Docker.
+func (f *Factory) Run(fn func(ctx context.Context, r *runner.Runner) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		r, err := f.Runner()
+		if err != nil {
+			return err
+		}
+		return fn(cmd.Context(), r)
+	}
 }
 
 // ExactArgs is cobra.ExactArgs with a message that says what to type.

@@ -2,9 +2,12 @@
 package env
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
+	"github.com/labs-dev/labs/runner"
 )
 
 // NewCommand returns `labs env`.
@@ -14,12 +17,6 @@ func NewCommand(f *cmdutil.Factory) *cobra.Command {
 		Short:   "Print `export KUBECONFIG=...` for your own kubectl",
 		Example: `  eval "$(labs env)"`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := f.Runner()
-			if err != nil {
-				return err
-			}
-			return r.Env()
-		},
+		RunE:    f.Run(func(ctx context.Context, r *runner.Runner) error { return r.Env() }),
 	}
 }

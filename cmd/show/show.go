@@ -2,9 +2,12 @@
 package show
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
+	"github.com/labs-dev/labs/runner"
 )
 
 // NewCommand returns `labs show`.
@@ -13,12 +16,6 @@ func NewCommand(f *cmdutil.Factory) *cobra.Command {
 		Use:   "show",
 		Short: "Show the current step",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := f.Runner()
-			if err != nil {
-				return err
-			}
-			return r.Show(cmd.Context())
-		},
+		RunE:  f.Run(func(ctx context.Context, r *runner.Runner) error { return r.Show(ctx) }),
 	}
 }

@@ -2,9 +2,12 @@
 package solve
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
+	"github.com/labs-dev/labs/runner"
 )
 
 // NewCommand returns `labs solve`.
@@ -13,12 +16,6 @@ func NewCommand(f *cmdutil.Factory) *cobra.Command {
 		Use:   "solve",
 		Short: "Show and run the reference solution of the current step",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := f.Runner()
-			if err != nil {
-				return err
-			}
-			return r.Solve(cmd.Context())
-		},
+		RunE:  f.Run(func(ctx context.Context, r *runner.Runner) error { return r.Solve(ctx) }),
 	}
 }
