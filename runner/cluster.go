@@ -13,7 +13,7 @@ import (
 // ensureCluster makes sure the lab cluster runs, is healthy and has the
 // workload images: it creates the cluster when missing and reuses it
 // otherwise. It holds the state lock while it works.
-func (r *Runner) ensureCluster(ctx context.Context) (kubernetes.Interface, error) {
+func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err error) {
 	release, err := r.lock(ctx)
 	if err != nil {
 		return nil, err
@@ -36,8 +36,19 @@ func (r *Runner) ensureCluster(ctx context.Context) (kubernetes.Interface, error
 		if err := r.Cluster.Create(ctx, r.NodeImage); err != nil {
 			return nil, err
 		}
+		// A cluster made by this call that never became usable (Ctrl-C,
+		// nodes not Ready, images not loaded) is removed again.
+		defer func() {
+			if err == nil {
+				return
+			}
+			r.Display.Status(fmt.Sprintf("removing the unfinished cluster %s", r.Cluster.Name()))
+			if derr := r.Cluster.Delete(); derr != nil {
+				err = fmt.Errorf("%w (and removing the unfinished cluster failed: %v)", err, derr)
+			}
+		}()
 	}
-	c, err := r.client()
+	c, err = r.client()
 	if err != nil {
 		return nil, err
 	}

@@ -276,3 +276,23 @@ func TestLockSerializesCommands(t *testing.T) {
 		t.Errorf("lock with an ended context = %v", err)
 	}
 }
+
+type failingLoad struct{ *fakeCluster }
+
+func (f failingLoad) LoadImageArchive(context.Context, []byte) error {
+	return errors.New("ctr: no space left on device")
+}
+
+// A cluster this start created but could not finish is deleted again; one
+// that existed before is left alone.
+func TestStartRollsBackAnUnfinishedCluster(t *testing.T) {
+	r, cl, _ := newTestRunner(t, fake.NewSimpleClientset(readyNode()), fakeDocker{})
+	r.Cluster = failingLoad{cl}
+	err := r.Start(context.Background(), "demo")
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("Start = %v", err)
+	}
+	if cl.exists {
+		t.Error("the unfinished cluster was not removed")
+	}
+}
