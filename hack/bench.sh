@@ -5,7 +5,8 @@
 # Prints a table and the ratio ours/hey of requests per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
+REPEAT=${REPEAT:-3}   # runs per tool and concurrency, interleaved; the median counts
 CONCURRENCY=${CONCURRENCY:-"1 8 32"}
 PORT=${PORT:-18080}
 
@@ -23,17 +24,14 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 url="http://127.0.0.1:$PORT/"
 
-printf '%-6s %-11s %12s %10s %10s %8s\n' tool concurrency "req/s" "p50 ms" "p99 ms" errors
-declare -A ours theirs
-for c in $CONCURRENCY; do
-  # ours: RESULT line of JSON
-  line=$("$work/labapp" load --json --duration "$DURATION" --concurrency "$c" "$url" 2>/dev/null | grep '^RESULT ')
-  read -r rps p50 p99 errs < <(echo "${line#RESULT }" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["requests_per_second"], r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["failed"])')
-  printf '%-6s %-11s %12.1f %10.3f %10.3f %8s\n' ours "$c" "$rps" "$p50" "$p99" "$errs"
-  ours[$c]=$rps
-  # hey: errors are transport errors plus non-2xx answers, as we count them
-  out=$(hey -z "$DURATION" -c "$c" -disable-compression "$url")
-  read -r hrps hp50 hp99 herrs < <(echo "$out" | python3 -c '
+run_ours() {
+  local line
+  line=$("$work/labapp" load --json --duration "$DURATION" --concurrency "$1" "$url" 2>/dev/null | grep '^RESULT ')
+  echo "${line#RESULT }" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["requests_per_second"], r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["failed"])'
+}
+run_hey() {
+  # errors are transport errors plus non-2xx answers, as we count them
+  hey -z "$DURATION" -c "$1" -disable-compression "$url" | python3 -c '
 import re,sys
 t=sys.stdin.read()
 rps=float(re.search(r"Requests/sec:\s+([\d.]+)",t).group(1))
@@ -46,7 +44,24 @@ for code,n in re.findall(r"\[(\d+)\]\s+(\d+) responses",sec):
     if not code.startswith("2"): errs+=int(n)
 if "Error distribution:" in t:
     for n in re.findall(r"\[(\d+)\]\s", t.split("Error distribution:")[1]): errs+=int(n)
-print(rps,pct(50),pct(99),errs)')
+print(rps,pct(50),pct(99),errs)'
+}
+# median of the runs, by requests per second
+median() { sort -g -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+
+echo "target $url, $DURATION per run, median of $REPEAT interleaved runs" >&2
+printf '%-6s %-11s %12s %10s %10s %8s\n' tool concurrency "req/s" "p50 ms" "p99 ms" errors
+declare -A ours theirs
+for c in $CONCURRENCY; do
+  o=""; h=""
+  for _ in $(seq "$REPEAT"); do
+    o+="$(run_ours "$c")"$'\n'
+    h+="$(run_hey "$c")"$'\n'
+  done
+  read -r rps p50 p99 errs < <(printf '%s' "$o" | median)
+  printf '%-6s %-11s %12.1f %10.3f %10.3f %8s\n' ours "$c" "$rps" "$p50" "$p99" "$errs"
+  ours[$c]=$rps
+  read -r hrps hp50 hp99 herrs < <(printf '%s' "$h" | median)
   printf '%-6s %-11s %12.1f %10.3f %10.3f %8s\n' hey "$c" "$hrps" "$hp50" "$hp99" "$herrs"
   theirs[$c]=$hrps
 done
