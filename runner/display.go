@@ -43,6 +43,10 @@ func (d *Display) Done(msg string) { d.line(d.style.Green("✓ "), msg) }
 // Fail reports a step that went wrong.
 func (d *Display) Fail(msg string) { d.line(d.style.Red("✗ "), msg) }
 
+// Interactive reports whether the display draws on a terminal, where a
+// live line can be rewritten in place.
+func (d *Display) Interactive() bool { return d.style.Color }
+
 // Live shows a line that the next Live replaces: rewritten in place on a
 // terminal, one line each when piped.
 func (d *Display) Live(msg string) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -270,7 +271,14 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	defer env.Close()
 	env.out = r.ErrOut
 	eng := &checks.Engine{Client: s.client, Namespace: lab.Namespace, Prober: &prober{c: s.client, ns: lab.Namespace, env: env, log: r.Display.Status}}
-	results, err := eng.Run(ctx, specs, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline})
+	var settled atomic.Int32
+	settled.Store(int32(len(passed)))
+	stopTicker := r.tickWhileWaiting(func(el time.Duration) string {
+		return fmt.Sprintf("waiting: %d of %d checks settled (%.0fs)", settled.Load(), len(specs), el.Seconds())
+	}, opts.JSON)
+	results, err := eng.Run(ctx, specs, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline,
+		OnResult: func(checks.Result) { settled.Add(1) }})
+	stopTicker()
 	if err != nil {
 		return fmt.Errorf("checking step %d: %w", prog.Step+1, err)
 	}
@@ -320,6 +328,36 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 		return ErrChecksFailed
 	}
 	return nil
+}
+
+// tickWhileWaiting shows a live line each second on a terminal while a long
+// wait runs; piped or with JSON output it stays quiet. Call the returned
+// function to stop it.
+func (r *Runner) tickWhileWaiting(msg func(time.Duration) string, quiet bool) func() {
+	if quiet || !r.Display.Interactive() {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				r.Display.Live(msg(time.Since(start)))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		r.Display.EndLive()
+	}
 }
 
 func (r *Runner) printCheck(rep CheckReport, lab *content.Lab, prog *Progress) {
