@@ -78,6 +78,16 @@ func (r *Runner) Test(ctx context.Context, names []string, opts TestOptions) err
 	}
 	c, err := r.ensureCluster(ctx)
 	if err != nil {
+		// CI still gets a report: every lab errored, and why.
+		if opts.JUnitFile != "" {
+			var results []LabResult
+			for _, l := range labs {
+				results = append(results, LabResult{Lab: l.ID, Error: "cluster: " + err.Error()})
+			}
+			if jerr := writeJUnit(opts.JUnitFile, results); jerr != nil {
+				return fmt.Errorf("%w (and %v)", err, jerr)
+			}
+		}
 		return err
 	}
 	var results []LabResult

@@ -296,3 +296,21 @@ func TestStartRollsBackAnUnfinishedCluster(t *testing.T) {
 		t.Error("the unfinished cluster was not removed")
 	}
 }
+
+// With no cluster to test on, labs test still writes a JUnit report whose
+// cases are errors (not failures), and fails.
+func TestTestWritesJUnitWhenTheClusterIsUnreachable(t *testing.T) {
+	r, _, _ := newTestRunner(t, fake.NewSimpleClientset(), fakeDocker{err: errors.New("docker is not running")})
+	junit := filepath.Join(t.TempDir(), "report.xml")
+	err := r.Test(context.Background(), []string{"demo"}, TestOptions{JUnitFile: junit})
+	if err == nil || !strings.Contains(err.Error(), "docker is not running") {
+		t.Fatalf("Test = %v", err)
+	}
+	b, rerr := os.ReadFile(junit)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if !strings.Contains(string(b), `errors="1"`) || !strings.Contains(string(b), `<error message="cluster: docker is not running"`) || strings.Contains(string(b), "<failure") {
+		t.Errorf("JUnit:\n%s", b)
+	}
+}
