@@ -24,10 +24,10 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 }
 
-var (
-	idPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	fence     = []byte("---")
-)
+// idPattern is a DNS label, as ids become namespace names.
+var idPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+const fence = "---"
 
 // Parse reads one lab file. name is used in error messages.
 func Parse(name string, src []byte) (*Lab, error) {
@@ -45,7 +45,7 @@ func Parse(name string, src []byte) (*Lab, error) {
 }
 
 func splitFrontMatter(name string, src []byte, meta *Meta) ([]byte, int, error) {
-	if !bytes.HasPrefix(src, append(fence, '\n')) {
+	if !bytes.HasPrefix(src, []byte(fence+"\n")) {
 		return nil, 0, &ParseError{name, 1, "missing front matter: a lab starts with a '---' line, YAML (id, title, summary, namespace), and another '---' line"}
 	}
 	rest := src[len(fence)+1:]

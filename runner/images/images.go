@@ -29,21 +29,26 @@ const Repository = "labapp"
 
 // Tags are the versions labs load; they run the same binary and differ in
 // the version the app reports (body and Server header) and in switches.
-var tags = []string{"v1", "v2", "v3"}
+func tags() []string { return []string{"v1", "v2", "v3"} }
 
 // Applets are linked to /labapp in /bin; labapp runs the one it is called
 // as. TestAppletsMatchLabapp keeps this list equal to labapp's own.
-var Applets = []string{"serve", "load", "hog", "sh", "kill", "curl", "cat", "ls", "ps", "touch", "rm", "mkdir", "sleep", "date", "env", "hostname", "echo", "version", "labapp"}
+func Applets() []string {
+	return []string{"serve", "load", "hog", "sh", "kill", "curl", "cat", "ls", "ps", "touch", "rm", "mkdir", "sleep", "date", "env", "hostname", "echo", "version", "labapp"}
+}
 
 // switches are the behaviours a tag turns on, for the labs that need them.
-var switches = map[string][]string{
-	"v3": {"LABAPP_BROKEN=1"}, // a bad release: never healthy, never ready
+func switches(tag string) []string {
+	if tag == "v3" {
+		return []string{"LABAPP_BROKEN=1"} // a bad release: never healthy, never ready
+	}
+	return nil
 }
 
 // Tags returns the image references that Archive contains.
 func Tags() []string {
-	out := make([]string, len(tags))
-	for i, t := range tags {
+	out := make([]string, len(tags()))
+	for i, t := range tags() {
 		out[i] = Repository + ":" + t
 	}
 	return out
@@ -68,7 +73,7 @@ func Archive() ([]byte, error) {
 			return nil, err
 		}
 	}
-	for _, t := range tags {
+	for _, t := range tags() {
 		var adds []mutate.IndexAddendum
 		for _, arch := range assets.Arches() {
 			img, err := withConfig(bases[arch], arch, t)
@@ -166,7 +171,7 @@ func withConfig(base v1.Image, arch, version string) (v1.Image, error) {
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
 	cf.Config.Entrypoint = []string{"/labapp"}
 	cf.Config.Cmd = []string{"serve"}
-	cf.Config.Env = append([]string{"PATH=/bin", "LABAPP_VERSION=" + version}, switches[version]...)
+	cf.Config.Env = append([]string{"PATH=/bin", "LABAPP_VERSION=" + version}, switches(version)...)
 	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
 	cf.Config.StopSignal = "SIGTERM"
 	return mutate.ConfigFile(base, cf)
@@ -184,7 +189,7 @@ func rootfs(bin []byte) ([]byte, error) {
 		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
 		{Name: "labapp", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
 	}
-	for _, applet := range Applets {
+	for _, applet := range Applets() {
 		entries = append(entries, tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "/labapp", Mode: 0o777})
 	}
 	for _, h := range entries {
