@@ -4,13 +4,16 @@ GO      ?= go
 BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
 
-.PHONY: build test e2e lint image verify-image ci clean bench
+.PHONY: build test race e2e lint image verify-image ci clean bench
 
 build: ## the labs binary
 	$(GO) build -o $(BIN) ./cmd/labs
 
 test: ## unit tests: no cluster, no Docker, fast
 	$(GO) test -count=1 ./...
+
+race: ## the concurrent packages (check engine, runner, load generator) under the race detector
+	$(GO) test -race -count=1 ./checks ./runner ./assets/labapp
 
 e2e: build ## cluster suite: real kind clusters (needs Docker and KIND_NODE_IMAGE); deletes them
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run TestIntegration -v ./cmd/app
@@ -26,7 +29,7 @@ image: ## rebuild the embedded workload binaries (assets/image)
 verify-image: image ## fail if the committed workload binaries are stale
 	@git diff --exit-code --stat assets/image || { echo "assets/image is stale: run 'make image' and commit"; exit 1; }
 
-ci: lint test verify-image e2e
+ci: lint test race verify-image e2e
 
 clean:
 	rm -rf bin
