@@ -102,10 +102,14 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 		return err
 	}
 	if o.JSON {
-		return writeJSON(r.Out, res)
+		err = writeJSON(r.Out, res)
+	} else {
+		printLoadSummary(r, res)
 	}
-	printLoadSummary(r, res)
-	return nil
+	if err == nil && ctx.Err() != nil {
+		return ctx.Err() // stopped early: the summary is partial, say so by the exit code
+	}
+	return err
 }
 
 func describeBound(o LoadOptions) string {

@@ -45,7 +45,10 @@ func Main() int {
 		return 0
 	}
 	if err := Run(ctx, streams, os.Getenv, os.Args[1:]); err != nil {
-		if !errors.Is(err, cmdutil.ErrSilent) {
+		switch {
+		case ctx.Err() != nil && errors.Is(err, context.Canceled):
+			fmt.Fprintln(os.Stderr, "labs: interrupted")
+		case !errors.Is(err, cmdutil.ErrSilent):
 			fmt.Fprintln(os.Stderr, "labs:", err)
 		}
 		if ctx.Err() != nil {
