@@ -136,7 +136,7 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 	start := time.Now()
 	ns := fmt.Sprintf("%s-test-%s", lab.Namespace, randomSuffix())
 	res = LabResult{Lab: lab.ID, Namespace: ns}
-	defer func() { res.Seconds = time.Since(start).Seconds() }()
+	defer func() { res.Seconds = roundSecs(time.Since(start)) }()
 	r.Display.Status(fmt.Sprintf("testing %s in namespace %s", lab.ID, ns))
 
 	failed := false
@@ -189,7 +189,7 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *checks.Engine, env *scriptEnv, lab *content.Lab, i int, step content.Step, opts TestOptions) (sr StepResult) {
 	start := time.Now()
 	sr = StepResult{Step: i + 1, Title: step.Title}
-	defer func() { sr.Seconds = time.Since(start).Seconds() }()
+	defer func() { sr.Seconds = roundSecs(time.Since(start)) }()
 
 	base, err := checks.TakeBaseline(ctx, c, eng.Namespace)
 	if err != nil {
@@ -292,6 +292,9 @@ func (r *Runner) printLabResult(res LabResult) {
 		}
 	}
 }
+
+// roundSecs keeps reports readable: milliseconds are precision enough.
+func roundSecs(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
 
 func yesNo(b bool) string {
 	if b {
