@@ -3,6 +3,8 @@ package checks
 import (
 	"context"
 	"fmt"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
 
@@ -139,8 +141,8 @@ func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Du
 // check on each change.
 type watcher struct {
 	factory informers.SharedInformerFactory
-	pods    func() ([]*podT, error)
-	deps    func() ([]*deployT, error)
+	pods    func() ([]*corev1.Pod, error)
+	deps    func() ([]*appsv1.Deployment, error)
 
 	mu   sync.Mutex
 	wake chan struct{}
@@ -161,8 +163,10 @@ func (e *Engine) watch(ctx context.Context) (*watcher, error) {
 			return nil, fmt.Errorf("watching namespace %s: %w", e.Namespace, err)
 		}
 	}
-	w.pods = func() ([]*podT, error) { return pods.Lister().Pods(e.Namespace).List(labels.Everything()) }
-	w.deps = func() ([]*deployT, error) { return deps.Lister().Deployments(e.Namespace).List(labels.Everything()) }
+	w.pods = func() ([]*corev1.Pod, error) { return pods.Lister().Pods(e.Namespace).List(labels.Everything()) }
+	w.deps = func() ([]*appsv1.Deployment, error) {
+		return deps.Lister().Deployments(e.Namespace).List(labels.Everything())
+	}
 	f.Start(ctx.Done())
 	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
 		if !ok {

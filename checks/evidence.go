@@ -7,15 +7,9 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-)
-
-type (
-	podT    = corev1.Pod
-	deployT = appsv1.Deployment
 )
 
 // TakeBaseline records the namespace's pods as they are now.

@@ -20,7 +20,6 @@ type Cluster interface {
 	Create(ctx context.Context, nodeImage string) error
 	WriteKubeconfig() error
 	Delete() error
-	Nodes() ([]string, error)
 	LoadImageArchive(ctx context.Context, archive []byte) error
 }
 

@@ -20,7 +20,6 @@ type scriptEnv struct {
 	dir        string
 	kubeconfig string
 	namespace  string
-	exe        string
 	out        io.Writer // where actions run by checks write
 }
 
@@ -29,7 +28,7 @@ func (r *Runner) newScriptEnv(ns string) (*scriptEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, exe: r.Executable, out: io.Discard}
+	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, out: io.Discard}
 	if err := r.writeKubeconfigFor(e.kubeconfig, ns); err != nil {
 		e.Close()
 		return nil, err

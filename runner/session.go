@@ -443,6 +443,11 @@ func (r *Runner) Goto(ctx context.Context, n int) error {
 	if n < 1 || n > len(s.lab.Steps) {
 		return fmt.Errorf("step %d does not exist: %s has steps 1 to %d", n, s.lab.ID, len(s.lab.Steps))
 	}
+	return r.moveTo(ctx, s, n)
+}
+
+// moveTo makes step n (1-based, valid) current and shows it.
+func (r *Runner) moveTo(ctx context.Context, s *session, n int) error {
 	if err := r.enterStep(ctx, s.client, s.lab, s.prog, n-1); err != nil {
 		return err
 	}
@@ -454,7 +459,7 @@ func (r *Runner) Goto(ctx context.Context, n int) error {
 
 // Move goes delta steps forward or back.
 func (r *Runner) Move(ctx context.Context, delta int) error {
-	s, err := r.current(false)
+	s, err := r.current(true)
 	if err != nil {
 		return err
 	}
@@ -465,7 +470,7 @@ func (r *Runner) Move(ctx context.Context, delta int) error {
 	if n > len(s.lab.Steps) {
 		return fmt.Errorf("already at the last step of %s (%d)", s.lab.ID, len(s.lab.Steps))
 	}
-	return r.Goto(ctx, n)
+	return r.moveTo(ctx, s, n)
 }
 
 // Reset deletes the lab's namespace, runs its setup again and starts its

@@ -138,19 +138,6 @@ func (c *Cluster) Delete() error {
 	return nil
 }
 
-// Nodes lists the node container names.
-func (c *Cluster) Nodes() ([]string, error) {
-	ns, err := c.provider.ListInternalNodes(c.name)
-	if err != nil {
-		return nil, fmt.Errorf("listing nodes of cluster %q: %w", c.name, err)
-	}
-	var names []string
-	for _, n := range ns {
-		names = append(names, n.String())
-	}
-	return names, nil
-}
-
 // LoadImageArchive imports a docker-archive tarball into every node's
 // containerd, the nodes in parallel.
 func (c *Cluster) LoadImageArchive(ctx context.Context, archive []byte) error {
