@@ -53,8 +53,8 @@ func (c *loadConfig) validate() error {
 		return errors.New("load: set --duration or --requests")
 	case c.Duration > maxLoadDuration:
 		return fmt.Errorf("load: --duration %s is over the %s ceiling", c.Duration, maxLoadDuration)
-	case c.Rate < 0:
-		return fmt.Errorf("load: --rate must not be negative")
+	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0 || c.Rate > loadreport.MaxRate:
+		return fmt.Errorf("load: --rate must be between 0 (as fast as possible) and %d, got %g", loadreport.MaxRate, c.Rate)
 	}
 	return nil
 }
@@ -169,8 +169,11 @@ func runLoad(ctx context.Context, c loadConfig, onProgress func(progress)) summa
 		defer t.Stop()
 		tokens = t.C
 	}
+	// Workers stop on a flag, set when ctx ends; AfterFunc leaves no
+	// goroutine behind when it never does (a run bounded by --requests).
 	var stopped atomic.Bool
-	go func() { <-ctx.Done(); stopped.Store(true) }()
+	unwatch := context.AfterFunc(ctx, func() { stopped.Store(true) })
+	defer unwatch()
 	var issued, inFlight atomic.Int64
 	workers := make([]*worker, c.Concurrency)
 	var wg sync.WaitGroup

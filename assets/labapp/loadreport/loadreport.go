@@ -4,6 +4,11 @@
 // `labs load --output json` prints, a contract for machines.
 package loadreport
 
+// MaxRate is the highest request rate a load may be paced at (requests per
+// second in total): above it the pacing interval is under 10µs and means
+// nothing, and at 1e9 it rounds to zero, which a ticker refuses.
+const MaxRate = 100000
+
 // Line prefixes in the load pod's output.
 const (
 	ProgressPrefix = "PROGRESS "
