@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/labs-dev/labs/checks"
-	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
 	"sigs.k8s.io/yaml"
@@ -29,8 +28,16 @@ var idPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 const fence = "---"
 
-// Parse reads one lab file. name is used in error messages.
+// MaxLabSize is the largest lab file Parse accepts, in bytes. Real labs are
+// 10-20 KB; the cap bounds parse time and memory for a mistaken or hostile file.
+const MaxLabSize = 512 << 10
+
+// Parse reads one lab file of at most MaxLabSize bytes. name is used in
+// error messages.
 func Parse(name string, src []byte) (*Lab, error) {
+	if len(src) > MaxLabSize {
+		return nil, &ParseError{name, 1, fmt.Sprintf("file is %d bytes, over the limit of %d bytes (%d KiB) for a lab", len(src), MaxLabSize, MaxLabSize>>10)}
+	}
 	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
 	lab := &Lab{Source: name}
 	body, bodyLine, err := splitFrontMatter(name, src, &lab.Meta)
@@ -73,6 +80,9 @@ type parser struct {
 	file       string
 	src        []byte
 	lineOffset int
+	// line counts on from its last answer (newlines before seenPos), as
+	// blocks are numbered in file order: one pass, not one per block.
+	seenPos, seenLines int
 }
 
 func (p *parser) errorf(n ast.Node, format string, args ...any) error {
@@ -96,11 +106,16 @@ func (p *parser) line(n ast.Node) int {
 	if pos < 0 {
 		return p.lineOffset + 1
 	}
-	return p.lineOffset + bytes.Count(p.src[:pos], []byte("\n")) + 1 - below
+	if pos < p.seenPos {
+		p.seenPos, p.seenLines = 0, 0
+	}
+	p.seenLines += bytes.Count(p.src[p.seenPos:pos], []byte("\n"))
+	p.seenPos = pos
+	return p.lineOffset + p.seenLines + 1 - below
 }
 
 func (p *parser) parse(lab *Lab) error {
-	doc := goldmark.New().Parser().Parse(text.NewReader(p.src))
+	doc := newMarkdownParser().Parse(text.NewReader(p.src))
 	var step *Step
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if h, ok := n.(*ast.Heading); ok && h.Level == 2 {

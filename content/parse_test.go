@@ -98,6 +98,7 @@ func TestParseErrors(t *testing.T) {
 		{"two checks", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n", "x.md:11: step \"A\" has a second ```check block"},
 		{"bad setup arg", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n```setup bash\n```\n", "x.md:7: ```setup takes no argument"},
 		{"bad id", "---\nid: My Lab\ntitle: t\nsummary: s\nnamespace: n\n---\n", "lower-case"},
+		{"oversize", good + strings.Repeat("\n", MaxLabSize+1-len(good)), "x.md:1: file is 524289 bytes, over the limit of 524288 bytes (512 KiB) for a lab"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
