@@ -8,12 +8,6 @@ import (
 	"time"
 )
 
-// ActiveCheck measures by acting, once per evaluation, through a Prober.
-type ActiveCheck interface {
-	Check
-	Measure(ctx context.Context, p Prober) (ok bool, found string, err error)
-}
-
 // Prober does what active checks need from the cluster; the runner
 // implements it (a load pod in the lab namespace, the step's action run as a
 // lab script).
@@ -30,7 +24,9 @@ type AvailabilityRequest struct {
 	Concurrency int
 	Rate        float64
 	Settle      time.Duration
-	Timeout     time.Duration
+	// Timeout bounds the action; it is the check's own, never shortened by
+	// `labs check --timeout` (which bounds waiting, not acting).
+	Timeout time.Duration
 }
 
 // LoadStats is what the load generator reports (a subset of `labs load
@@ -43,6 +39,56 @@ type LoadStats struct {
 	FailureReasons      map[string]int64 `json:"failure_reasons"`
 }
 
+type availabilityParams struct {
+	Target      string    `json:"target"`
+	Min         *float64  `json:"min"`
+	During      string    `json:"during"`
+	Concurrency *int      `json:"concurrency,omitempty"`
+	Rate        float64   `json:"rate,omitempty"`
+	Settle      *Duration `json:"settle,omitempty"`
+}
+
+// MaxAvailabilityConcurrency bounds the load an availability check sends.
+const MaxAvailabilityConcurrency = 64
+
+func availabilityType() Type {
+	return Type{
+		Name:   "availability",
+		Fields: "`target` (a Service), `min` (percent), `during` (a script: the action), `concurrency` (default 2), `rate` (req/s, default unpaced), `settle` (default 3s)",
+		Passes: "while a load pod sends requests to `target`, the `during` script runs; the load goes on for `settle`, and at least `min`% of its requests succeeded. Measured once per evaluation (the action is the window); `timeout` bounds the action. One per step",
+		compile: typed(func(p availabilityParams, timeout time.Duration) (Check, error) {
+			if err := require("target", p.Target); err != nil {
+				return nil, err
+			}
+			if err := require("during", p.During); err != nil {
+				return nil, err
+			}
+			if p.Min == nil || !(*p.Min > 0 && *p.Min <= 100) {
+				return nil, fmt.Errorf("field %q must be a percentage in (0, 100]", "min")
+			}
+			c := &availability{min: *p.Min, req: AvailabilityRequest{
+				Target: p.Target, Action: p.During, Concurrency: 2, Rate: p.Rate, Settle: 3 * time.Second, Timeout: timeout,
+			}}
+			if p.Concurrency != nil {
+				c.req.Concurrency = *p.Concurrency
+			}
+			if c.req.Concurrency < 1 || c.req.Concurrency > MaxAvailabilityConcurrency {
+				return nil, fmt.Errorf("field %q must be 1 to %d, got %d", "concurrency", MaxAvailabilityConcurrency, c.req.Concurrency)
+			}
+			if err := finiteRate("rate", p.Rate); err != nil {
+				return nil, err
+			}
+			if p.Settle != nil {
+				if p.Settle.Duration < 0 {
+					return nil, fmt.Errorf("field %q must not be negative, got %s", "settle", p.Settle.Duration)
+				}
+				c.req.Settle = p.Settle.Duration
+			}
+			return c, nil
+		}),
+	}
+}
+
 // availability: the share of requests that succeeded while an action (say,
 // a rollout) ran is at least min percent.
 type availability struct {
@@ -50,35 +96,11 @@ type availability struct {
 	min float64
 }
 
-func newAvailability(s Spec) (Check, error) {
-	if err := require("target", s.Target); err != nil {
-		return nil, err
-	}
-	if err := require("during", s.During); err != nil {
-		return nil, err
-	}
-	if s.Min == nil || *s.Min <= 0 || *s.Min > 100 {
-		return nil, fmt.Errorf("field %q must be a percentage in (0, 100]", "min")
-	}
-	c := &availability{min: *s.Min, req: AvailabilityRequest{
-		Target: s.Target, Action: s.During, Concurrency: s.Concurrency, Rate: s.Rate,
-		Settle: s.Settle.Duration, Timeout: TimeoutOf(s),
-	}}
-	if c.req.Concurrency == 0 {
-		c.req.Concurrency = 2
-	}
-	if c.req.Concurrency < 0 || c.req.Concurrency > 64 {
-		return nil, fmt.Errorf("field %q must be 1 to 64", "concurrency")
-	}
-	if c.req.Settle == 0 {
-		c.req.Settle = 3 * time.Second
-	}
-	return c, nil
-}
-
 func (c *availability) Expected() string {
 	return fmt.Sprintf("at least %s%% of requests to %s succeed during the action", trimFloat(c.min), c.req.Target)
 }
+
+func (c *availability) Concern() Concern { return Concern{} }
 
 func (c *availability) Measure(ctx context.Context, p Prober) (bool, string, error) {
 	if p == nil {

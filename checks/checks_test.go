@@ -2,6 +2,8 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +14,22 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 const ns = "lab"
 
 func ptr[T any](v T) *T { return &v }
+
+// mustSpec parses one check written as in a lab's check block.
+func mustSpec(t *testing.T, src string) Spec {
+	t.Helper()
+	specs, err := ParseSpecs([]byte("- " + src))
+	if err != nil {
+		t.Fatalf("ParseSpecs(%s): %v", src, err)
+	}
+	return specs[0]
+}
 
 func deployment(name string, desired, available int32, mutate ...func(*appsv1.Deployment)) *appsv1.Deployment {
 	d := &appsv1.Deployment{
@@ -80,28 +93,28 @@ func TestCheckTypes(t *testing.T) {
 	}{
 		{
 			name:      "deployment-available",
-			spec:      Spec{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3))},
+			spec:      mustSpec(t, "{type: deployment-available, name: web, replicas: 3}"),
 			wrong:     []runtime.Object{deployment("web", 3, 2)},
 			wrongSays: "2 available",
 			right:     []runtime.Object{deployment("web", 3, 3)},
 		},
 		{
 			name:      "deployment-available missing",
-			spec:      Spec{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3))},
+			spec:      mustSpec(t, "{type: deployment-available, name: web, replicas: 3}"),
 			wrong:     nil,
 			wrongSays: "no Deployment web",
 			right:     []runtime.Object{deployment("web", 3, 3)},
 		},
 		{
 			name:      "pod-count",
-			spec:      Spec{Type: "pod-count", Selector: "app=web", Count: ptr(5)},
+			spec:      mustSpec(t, "{type: pod-count, selector: app=web, count: 5}"),
 			wrong:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0)},
 			wrongSays: "3 pods",
 			right:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0), pod("web-d", "d", 0), pod("web-e", "e", 0)},
 		},
 		{
 			name:      "pod-replaced",
-			spec:      Spec{Type: "pod-replaced", Selector: "app=web"},
+			spec:      mustSpec(t, "{type: pod-replaced, selector: app=web}"),
 			baseline:  baseline3(),
 			wrong:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0)},
 			wrongSays: "no UID changed",
@@ -109,7 +122,7 @@ func TestCheckTypes(t *testing.T) {
 		},
 		{
 			name:      "pod-replaced deleted but not back",
-			spec:      Spec{Type: "pod-replaced", Selector: "app=web"},
+			spec:      mustSpec(t, "{type: pod-replaced, selector: app=web}"),
 			baseline:  baseline3(),
 			wrong:     []runtime.Object{pod("web-a", "a", 0), pod("web-b", "b", 0)},
 			wrongSays: "no new pod is running",
@@ -117,7 +130,7 @@ func TestCheckTypes(t *testing.T) {
 		},
 		{
 			name:      "restarted",
-			spec:      Spec{Type: "restarted", Selector: "app=web"},
+			spec:      mustSpec(t, "{type: restarted, selector: app=web}"),
 			baseline:  NewBaseline([]*corev1.Pod{pod("web-a", "a", 2)}),
 			wrong:     []runtime.Object{pod("web-a", "a", 2)},
 			wrongSays: "no restart since the step started",
@@ -125,7 +138,7 @@ func TestCheckTypes(t *testing.T) {
 		},
 		{
 			name:      "restarted new pod counts from zero",
-			spec:      Spec{Type: "restarted", Selector: "app=web", Container: "web"},
+			spec:      mustSpec(t, "{type: restarted, selector: app=web, container: web}"),
 			baseline:  &Baseline{},
 			wrong:     []runtime.Object{pod("web-n", "n", 0)},
 			wrongSays: "restarts 0",
@@ -133,21 +146,21 @@ func TestCheckTypes(t *testing.T) {
 		},
 		{
 			name:      "terminated-reason",
-			spec:      Spec{Type: "terminated-reason", Selector: "app=web", Reason: "OOMKilled"},
+			spec:      mustSpec(t, "{type: terminated-reason, selector: app=web, reason: OOMKilled}"),
 			wrong:     []runtime.Object{pod("web-a", "a", 1, errored)},
 			wrongSays: "Error (exit code 1)",
 			right:     []runtime.Object{pod("web-a", "a", 1, oomKilled)},
 		},
 		{
 			name:      "probe",
-			spec:      Spec{Type: "probe", Name: "web", Probe: "liveness", Handler: "httpGet"},
+			spec:      mustSpec(t, "{type: probe, name: web, probe: liveness, handler: httpGet}"),
 			wrong:     []runtime.Object{deployment("web", 1, 1, liveness(execProbe))},
 			wrongSays: "liveness=exec",
 			right:     []runtime.Object{deployment("web", 1, 1, liveness(httpGet))},
 		},
 		{
 			name:      "probe absent",
-			spec:      Spec{Type: "probe", Name: "web", Probe: "liveness"},
+			spec:      mustSpec(t, "{type: probe, name: web, probe: liveness}"),
 			wrong:     []runtime.Object{deployment("web", 1, 1, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web"}} })},
 			wrongSays: "no probes",
 			right:     []runtime.Object{deployment("web", 1, 1, liveness(execProbe))},
@@ -185,8 +198,8 @@ func TestEngineWaitsForEvents(t *testing.T) {
 	client := fake.NewSimpleClientset(deployment("web", 3, 1))
 	e := &Engine{Client: client, Namespace: ns}
 	specs := []Spec{
-		{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3)), Timeout: Duration{30 * time.Second}},
-		{Type: "pod-count", Selector: "app=nothing", Count: ptr(1), Timeout: Duration{300 * time.Millisecond}},
+		mustSpec(t, "{type: deployment-available, name: web, replicas: 3, timeout: 30s}"),
+		mustSpec(t, "{type: pod-count, selector: app=nothing, count: 1, timeout: 300ms}"),
 	}
 	go func() {
 		time.Sleep(200 * time.Millisecond)
@@ -215,7 +228,7 @@ func TestEngineWaitsForEvents(t *testing.T) {
 // state moved on.
 func TestPassedStaysPassed(t *testing.T) {
 	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
-	res, err := e.Run(context.Background(), []Spec{{Type: "deployment-available", Name: "web", Replicas: ptr(int32(3))}}, Options{Passed: map[int]bool{0: true}})
+	res, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: deployment-available, name: web, replicas: 3}")}, Options{Passed: map[int]bool{0: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +241,7 @@ func TestCancelledRunReportsError(t *testing.T) {
 	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(time.Second); cancel() }()
-	res, err := e.Run(ctx, []Spec{{Type: "pod-count", Selector: "app=x", Count: ptr(1), Timeout: Duration{time.Minute}}}, Options{Wait: true})
+	res, err := e.Run(ctx, []Spec{mustSpec(t, "{type: pod-count, selector: app=x, count: 1, timeout: 1m}")}, Options{Wait: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +263,19 @@ func TestParseSpecs(t *testing.T) {
 		{"not a list", "type: pod-count\n", "not a YAML list"},
 		{"empty", "", "empty"},
 		{"probe kind", "- type: probe\n  name: web\n  probe: alive\n", "liveness, readiness or startup"},
+		// Values that can never be observed, and fields of another type.
+		{"negative count", "- {type: pod-count, selector: app=web, count: -3}", `field "count" must not be negative, got -3`},
+		{"negative replicas", "- {type: deployment-available, name: web, replicas: -1}", `field "replicas" must not be negative`},
+		{"negative timeout", "- {type: pod-count, selector: app=web, count: 1, timeout: -5s}", "timeout -5s must be positive"},
+		{"zero timeout", "- {type: pod-count, selector: app=web, count: 1, timeout: 0s}", "timeout 0s must be positive"},
+		{"negative rate", "- {type: availability, target: web, min: 100, during: x, rate: -5}", `field "rate" must be between 0`},
+		{"huge rate", "- {type: availability, target: web, min: 100, during: x, rate: 2e9}", `field "rate" must be between 0`},
+		{"negative settle", "- {type: availability, target: web, min: 100, during: x, settle: -1s}", `field "settle" must not be negative`},
+		{"zero concurrency", "- {type: availability, target: web, min: 100, during: x, concurrency: 0}", `field "concurrency" must be 1 to 64`},
+		{"field of another type", "- {type: pod-count, selector: app=web, count: 1, min: 3, reason: OOMKilled}", `pod-count: unknown field "min" (this type takes: type, description, timeout, selector, count)`},
+		{"fractional count", "- {type: pod-count, selector: app=web, count: 1.5}", "count"},
+		{"missing type", "- {selector: app=web}", `field "type" is required`},
+		{"two availability checks", "- {type: availability, target: web, min: 100, during: x}\n- {type: availability, target: api, min: 90, during: x}", "check 2: a step may have one availability check"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,6 +287,82 @@ func TestParseSpecs(t *testing.T) {
 				t.Fatalf("ParseSpecs(%q) = %v, want error containing %q", tc.src, err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// deployment-available compares with the desired count too: a 3-replica
+// Deployment with one pod down does not pass "2 available".
+func TestDeploymentAvailableWantsDesiredCount(t *testing.T) {
+	c, err := Compile(mustSpec(t, "{type: deployment-available, name: web, replicas: 2}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := c.(StateCheck)
+	for _, tc := range []struct {
+		name string
+		d    *appsv1.Deployment
+		want bool
+	}{
+		{"3 desired, 2 available", deployment("web", 3, 2), false},
+		{"2 desired, 1 available", deployment("web", 2, 1), false},
+		{"2 desired, 2 available", deployment("web", 2, 2), true},
+	} {
+		ok, found := sc.Evaluate(&State{Namespace: ns, Deployments: []*appsv1.Deployment{tc.d}})
+		if ok != tc.want {
+			t.Errorf("%s: passed=%v (%s), want %v", tc.name, ok, found, tc.want)
+		}
+	}
+}
+
+// A spec survives a JSON round trip (labs test -o json, progress files).
+func TestSpecRoundTrip(t *testing.T) {
+	s := mustSpec(t, "{type: pod-count, selector: app=web, count: 2, timeout: 90s, description: two}")
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Spec
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Type != "pod-count" || back.Description != "two" || TimeoutOf(back) != 90*time.Second || !strings.Contains(string(back.Params), `"count":2`) {
+		t.Errorf("round trip of %s gave %+v", b, back)
+	}
+}
+
+// `labs check --timeout` shortens waiting, never an active check's action.
+func TestTimeoutOverrideSparesActions(t *testing.T) {
+	p := &fakeProber{stats: LoadStats{Transactions: 1, Successful: 1, AvailabilityPercent: 100}}
+	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns, Prober: p}
+	specs := []Spec{mustSpec(t, "{type: availability, target: web, min: 100, during: x, timeout: 4m}")}
+	if _, err := e.Run(context.Background(), specs, Options{Wait: true, Timeout: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if p.got.Timeout != 4*time.Minute {
+		t.Errorf("the action got timeout %s, want the check's own 4m0s", p.got.Timeout)
+	}
+}
+
+// When the API server does not answer, the run ends within the checks'
+// timeout with ErrNotSynced instead of waiting forever.
+func TestRunEndsWhenTheClusterDoesNotAnswer(t *testing.T) {
+	client := fake.NewSimpleClientset()
+	client.PrependReactor("list", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+	})
+	e := &Engine{Client: client, Namespace: ns}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: pod-count, selector: app=x, count: 1}")}, Options{Wait: true, Timeout: 2 * time.Second})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotSynced) {
+			t.Fatalf("err = %v, want ErrNotSynced", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the engine still waits 30s after a 2s timeout on a cluster that does not answer")
 	}
 }
 
@@ -303,7 +405,7 @@ func TestCollectEvidenceForDeployment(t *testing.T) {
 	other.Name, other.InvolvedObject.Name = "e2", "webhook-1"
 	db := pod("db-a", "z", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"app": "db"} })
 	client := fake.NewSimpleClientset(d, rsEvent, other, pod("web-a", "a", 0), db)
-	got, err := CollectEvidence(context.Background(), client, ns, []Concern{ConcernOf(Spec{Type: "deployment-available", Name: "web"})}, 5)
+	got, err := CollectEvidence(context.Background(), client, ns, []Concern{ConcernOf(mustSpec(t, "{type: deployment-available, name: web, replicas: 1}"))}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,8 +431,7 @@ func (f *fakeProber) Availability(ctx context.Context, req AvailabilityRequest) 
 // The availability arithmetic: seed 004's 70.09% fails a 100% bar, 100%
 // passes, and a run that made no requests proves nothing.
 func TestAvailabilityCheck(t *testing.T) {
-	min := 100.0
-	spec := Spec{Type: "availability", Target: "web", Min: &min, During: "kubectl rollout restart deploy/web"}
+	spec := mustSpec(t, "{type: availability, target: web, min: 100, during: kubectl rollout restart deploy/web}")
 	tests := []struct {
 		name      string
 		stats     LoadStats
@@ -360,9 +461,8 @@ func TestAvailabilityCheck(t *testing.T) {
 }
 
 func TestAvailabilityWithoutProberIsAnError(t *testing.T) {
-	min := 99.5
 	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
-	res, err := e.Run(context.Background(), []Spec{{Type: "availability", Target: "web", Min: &min, During: "true"}}, Options{})
+	res, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: availability, target: web, min: 99.5, during: 'true'}")}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

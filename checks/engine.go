@@ -2,11 +2,13 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -45,7 +47,14 @@ type Options struct {
 	Baseline *Baseline
 	// OnResult, if set, is called as each check settles.
 	OnResult func(Result)
+	// Timeout, when positive, replaces each state check's own timeout (how
+	// long to wait). Active checks keep theirs: it bounds their action.
+	Timeout time.Duration
 }
+
+// ErrNotSynced means the engine could not read the cluster's state in time:
+// the API server does not answer.
+var ErrNotSynced = errors.New("the API server did not answer in time")
 
 // Engine evaluates checks against one namespace of a live cluster.
 type Engine struct {
@@ -69,7 +78,7 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := e.watch(ctx)
+	w, err := e.watch(ctx, e.syncDeadline(specs, compiled, opts))
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +104,53 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 				opts.OnResult(r)
 				mu.Unlock()
 			}
-		}(i, c, TimeoutOf(specs[i]))
+		}(i, c, e.waitTimeout(specs[i], opts))
 	}
 	wg.Wait()
 	return results, nil
+}
+
+// Bound is how long a run of specs may take: each state check's wait (the
+// override, when positive) and each active check's own timeout.
+func Bound(specs []Spec, override time.Duration) time.Duration {
+	var d time.Duration
+	for _, s := range specs {
+		t := TimeoutOf(s)
+		if c, err := Compile(s); err == nil && override > 0 {
+			if _, active := c.(ActiveCheck); !active {
+				t = override
+			}
+		}
+		d = max(d, t)
+	}
+	return d
+}
+
+func (e *Engine) waitTimeout(s Spec, opts Options) time.Duration {
+	if opts.Timeout > 0 {
+		return opts.Timeout
+	}
+	return TimeoutOf(s)
+}
+
+// syncDeadline bounds the first read of the cluster: no check may wait
+// longer than its own timeout for a cluster that does not answer.
+func (e *Engine) syncDeadline(specs []Spec, compiled []Check, opts Options) time.Duration {
+	d := 10 * time.Second
+	if !opts.Wait {
+		return d
+	}
+	d = 0
+	for i, c := range compiled {
+		if _, active := c.(ActiveCheck); active || opts.Passed[i] {
+			continue
+		}
+		d = max(d, e.waitTimeout(specs[i], opts))
+	}
+	if d == 0 {
+		d = 10 * time.Second
+	}
+	return d
 }
 
 func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Duration, opts Options) Result {
@@ -148,7 +200,7 @@ type watcher struct {
 	wake chan struct{}
 }
 
-func (e *Engine) watch(ctx context.Context) (*watcher, error) {
+func (e *Engine) watch(ctx context.Context, syncWithin time.Duration) (*watcher, error) {
 	f := informers.NewSharedInformerFactoryWithOptions(e.Client, 0, informers.WithNamespace(e.Namespace))
 	w := &watcher{factory: f, wake: make(chan struct{})}
 	pods := f.Core().V1().Pods()
@@ -168,12 +220,14 @@ func (e *Engine) watch(ctx context.Context) (*watcher, error) {
 		return deps.Lister().Deployments(e.Namespace).List(labels.Everything())
 	}
 	f.Start(ctx.Done())
-	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+	syncCtx, cancel := context.WithTimeout(ctx, syncWithin)
+	defer cancel()
+	for typ, ok := range f.WaitForCacheSync(syncCtx.Done()) {
 		if !ok {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("watching %v in namespace %s: cache did not sync", typ, e.Namespace)
+			return nil, fmt.Errorf("%w: reading %v in namespace %s took over %s", ErrNotSynced, typ, e.Namespace, syncWithin)
 		}
 	}
 	return w, nil

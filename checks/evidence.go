@@ -46,13 +46,14 @@ type Concern struct {
 	Deployment string // a Deployment, its ReplicaSets and pods
 }
 
-// ConcernOf is what a spec's evidence should cover.
+// ConcernOf is what a spec's evidence should cover (nothing in particular
+// for a spec that does not compile).
 func ConcernOf(s Spec) Concern {
-	c := Concern{Selector: s.Selector}
-	if s.Type == "deployment-available" || s.Type == "probe" {
-		c.Deployment = s.Name
+	c, err := Compile(s)
+	if err != nil {
+		return Concern{}
 	}
-	return c
+	return c.Concern()
 }
 
 // CollectEvidence gathers the state of the pods the failing checks concern

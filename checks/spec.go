@@ -1,44 +1,95 @@
 // Package checks turns the declarative check blocks of a lab into evaluations
 // against the live cluster. Specs are data (parsed from lab Markdown); a Check
 // is a compiled spec that judges a State snapshot; the Engine feeds it fresh
-// snapshots from informers until it holds or times out.
+// snapshots from informers until it holds or times out. Each check type is
+// one file: its parameters, decoded strictly on their own, its documentation
+// and its evaluation.
 package checks
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
+
+	"github.com/labs-dev/labs/assets/labapp/loadreport"
 )
 
 // DefaultTimeout is how long a check may take to hold once a learner asks.
 const DefaultTimeout = 60 * time.Second
 
-// Spec is one entry of a lab's ```check block. One flat struct for every type
-// keeps the YAML forgiving to read and strict to parse: unknown fields are
-// errors, and each type validates the fields it needs.
+// Spec is one entry of a lab's ```check block: the fields every check has,
+// and the type's own parameters, kept raw until the type decodes them
+// strictly (a field of another type is an error, not silently ignored).
 type Spec struct {
-	Type        string   `json:"type"`
-	Description string   `json:"description,omitempty"`
-	Name        string   `json:"name,omitempty"`
-	Selector    string   `json:"selector,omitempty"`
-	Container   string   `json:"container,omitempty"`
-	Replicas    *int32   `json:"replicas,omitempty"`
-	Count       *int     `json:"count,omitempty"`
-	Reason      string   `json:"reason,omitempty"`
-	Probe       string   `json:"probe,omitempty"`
-	Handler     string   `json:"handler,omitempty"`
-	Timeout     Duration `json:"timeout,omitempty"`
-	// availability
-	Target      string   `json:"target,omitempty"`
-	Min         *float64 `json:"min,omitempty"`
-	During      string   `json:"during,omitempty"`
-	Concurrency int      `json:"concurrency,omitempty"`
-	Rate        float64  `json:"rate,omitempty"`
-	Settle      Duration `json:"settle,omitempty"`
+	Type        string
+	Description string
+	// Timeout bounds the wait (or, for an active check, the action); nil
+	// means DefaultTimeout.
+	Timeout *Duration
+	// Params are the type's own fields, as JSON.
+	Params json.RawMessage
+}
+
+// UnmarshalJSON splits the common fields from the type's parameters.
+func (s *Spec) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return errors.New("a check is a map with a type and its fields")
+	}
+	take := func(key string, dst any) error {
+		raw, ok := m[key]
+		if !ok {
+			return nil
+		}
+		delete(m, key)
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return fmt.Errorf("field %q: %w", key, err)
+		}
+		return nil
+	}
+	*s = Spec{}
+	if err := take("type", &s.Type); err != nil {
+		return err
+	}
+	if err := take("description", &s.Description); err != nil {
+		return err
+	}
+	if err := take("timeout", &s.Timeout); err != nil {
+		return err
+	}
+	params, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	s.Params = params
+	return nil
+}
+
+// MarshalJSON writes the spec back as one map.
+func (s Spec) MarshalJSON() ([]byte, error) {
+	m := map[string]any{}
+	if len(s.Params) > 0 {
+		if err := json.Unmarshal(s.Params, &m); err != nil {
+			return nil, err
+		}
+	}
+	m["type"] = s.Type
+	if s.Description != "" {
+		m["description"] = s.Description
+	}
+	if s.Timeout != nil {
+		m["timeout"] = s.Timeout
+	}
+	return json.Marshal(m)
 }
 
 // Duration reads "90s" or "2m" in YAML.
@@ -46,10 +97,13 @@ type Duration struct{ time.Duration }
 
 // UnmarshalJSON accepts a Go duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration such as 30s or 2m, not %s", b)
+	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("timeout %q: want a duration such as 30s or 2m", s)
+		return fmt.Errorf("%q: want a duration such as 30s or 2m", s)
 	}
 	d.Duration = v
 	return nil
@@ -70,9 +124,19 @@ func ParseSpecs(src []byte) ([]Spec, error) {
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("check block is empty: list at least one check")
 	}
+	active := 0
 	for i, s := range specs {
-		if _, err := Compile(s); err != nil {
+		c, err := Compile(s)
+		if err != nil {
 			return nil, fmt.Errorf("check %d: %w", i+1, err)
+		}
+		if _, ok := c.(ActiveCheck); ok {
+			active++
+			// Each active check runs its action: two would run two actions
+			// (two rollouts) at once and measure neither.
+			if active > 1 {
+				return nil, fmt.Errorf("check %d: a step may have one %s check (it runs its action once); split the measurement into two steps", i+1, s.Type)
+			}
 		}
 	}
 	return specs, nil
@@ -80,16 +144,17 @@ func ParseSpecs(src []byte) ([]Spec, error) {
 
 // Compile validates a spec and returns the check it describes.
 func Compile(s Spec) (Check, error) {
-	build, ok := registry()[s.Type]
+	t, ok := typeByName(s.Type)
 	if !ok {
+		if s.Type == "" {
+			return nil, fmt.Errorf("field \"type\" is required (known: %s)", strings.Join(TypeNames(), ", "))
+		}
 		return nil, fmt.Errorf("unknown check type %q (known: %s)", s.Type, strings.Join(TypeNames(), ", "))
 	}
-	if s.Selector != "" {
-		if _, err := labels.Parse(s.Selector); err != nil {
-			return nil, fmt.Errorf("%s: selector %q: %w", s.Type, s.Selector, err)
-		}
+	if s.Timeout != nil && s.Timeout.Duration <= 0 {
+		return nil, fmt.Errorf("%s: timeout %s must be positive (leave it out for the default %s)", s.Type, s.Timeout.Duration, DefaultTimeout)
 	}
-	c, err := build(s)
+	c, err := t.compile(s.Params, TimeoutOf(s))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Type, err)
 	}
@@ -98,32 +163,87 @@ func Compile(s Spec) (Check, error) {
 
 // TimeoutOf is the spec's timeout, or the default.
 func TimeoutOf(s Spec) time.Duration {
-	if s.Timeout.Duration > 0 {
+	if s.Timeout != nil && s.Timeout.Duration > 0 {
 		return s.Timeout.Duration
 	}
 	return DefaultTimeout
 }
 
+// Type is one check type: its name, a sentence on when it passes (the
+// reference in labs/README.md), and how its parameters become a Check.
+type Type struct {
+	Name string
+	// Fields lists the parameters, "?" marking optional ones.
+	Fields string
+	// Passes says when a check of this type passes.
+	Passes  string
+	compile func(params []byte, timeout time.Duration) (Check, error)
+}
+
+// Types lists every check type, sorted by name.
+func Types() []Type {
+	ts := []Type{
+		deploymentAvailableType(),
+		podCountType(),
+		podReplacedType(),
+		restartedType(),
+		terminatedReasonType(),
+		probeType(),
+		availabilityType(),
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
+	return ts
+}
+
+func typeByName(name string) (Type, bool) {
+	for _, t := range Types() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Type{}, false
+}
+
 // TypeNames lists the check types, sorted, for error messages and docs.
 func TypeNames() []string {
 	var names []string
-	for n := range registry() {
-		names = append(names, n)
+	for _, t := range Types() {
+		names = append(names, t.Name)
 	}
-	sort.Strings(names)
 	return names
 }
 
-func registry() map[string]func(Spec) (Check, error) {
-	return map[string]func(Spec) (Check, error){
-		"deployment-available": newDeploymentAvailable,
-		"pod-count":            newPodCount,
-		"pod-replaced":         newPodReplaced,
-		"restarted":            newRestarted,
-		"terminated-reason":    newTerminatedReason,
-		"probe":                newProbe,
-		"availability":         newAvailability,
+// typed adapts a type's build function over its own parameter struct P,
+// decoded strictly: a field P does not have is an error that lists the
+// fields it does have.
+func typed[P any](build func(p P, timeout time.Duration) (Check, error)) func([]byte, time.Duration) (Check, error) {
+	return func(raw []byte, timeout time.Duration) (Check, error) {
+		var p P
+		if len(raw) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&p); err != nil {
+				if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+					return nil, fmt.Errorf("unknown field %s (this type takes: %s)", f, strings.Join(fieldNames(p), ", "))
+				}
+				return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "json: "))
+			}
+		}
+		return build(p, timeout)
 	}
+}
+
+// fieldNames are the JSON names of a parameter struct's fields, plus the
+// common ones.
+func fieldNames(p any) []string {
+	names := []string{"type", "description", "timeout"}
+	t := reflect.TypeOf(p)
+	for i := 0; i < t.NumField(); i++ {
+		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n != "" && n != "-" {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 func require(field, value string) error {
@@ -132,3 +252,35 @@ func require(field, value string) error {
 	}
 	return nil
 }
+
+func requireSelector(s string) error {
+	if err := require("selector", s); err != nil {
+		return err
+	}
+	if _, err := labels.Parse(s); err != nil {
+		return fmt.Errorf("selector %q: %w", s, err)
+	}
+	return nil
+}
+
+// nonNegative rejects counts that can never be observed.
+func nonNegative[N int | int32](field string, v *N) error {
+	if v == nil {
+		return fmt.Errorf("field %q is required", field)
+	}
+	if *v < 0 {
+		return fmt.Errorf("field %q must not be negative, got %d", field, *v)
+	}
+	return nil
+}
+
+// finiteRate rejects request rates the load generator cannot pace.
+func finiteRate(field string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxRate {
+		return fmt.Errorf("field %q must be between 0 (unpaced) and %d requests per second, got %g", field, MaxRate, v)
+	}
+	return nil
+}
+
+// MaxRate is the highest request rate a load may be paced at.
+const MaxRate = loadreport.MaxRate

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -46,16 +47,31 @@ func LoadCatalog(fsys fs.FS) (*Catalog, error) {
 	return c, nil
 }
 
+// readLabFile reads at most one byte more than a lab may have, so a huge
+// file is refused (by content.Parse) without being read whole.
+func readLabFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading lab file: %w", err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, content.MaxLabSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading lab file %s: %w", name, err)
+	}
+	return src, nil
+}
+
 // All returns the labs sorted by id.
 func (c *Catalog) All() []*content.Lab { return c.labs }
 
 // Find returns the lab called name, or, if name is a path to a .md file, that
 // file parsed (so lab authors can run `labs test ./draft.md`).
 func (c *Catalog) Find(name string) (*content.Lab, error) {
-	if strings.HasSuffix(name, ".md") {
-		src, err := os.ReadFile(name)
+	if IsLabFile(name) {
+		src, err := readLabFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("reading lab file: %w", err)
+			return nil, err
 		}
 		return content.Parse(path.Base(name), src)
 	}

@@ -2,19 +2,40 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/labs-dev/labs/runner/docker"
 	"github.com/labs-dev/labs/runner/images"
 )
 
+// lockCluster takes the cluster lock: one command at a time creates,
+// resumes, stops or deletes the cluster.
+func (r *Runner) lockCluster(ctx context.Context) (func(), error) {
+	return lockFile(ctx, r.Paths.clusterLock(), func() {
+		r.Display.Status("another labs command is setting up the cluster; waiting for it to finish (Ctrl-C to give up)")
+	})
+}
+
 // ensureCluster makes sure the lab cluster runs, is healthy and has the
-// workload images: it creates the cluster when missing and reuses it
-// otherwise. It holds the state lock while it works.
+// workload images: it creates the cluster when missing, starts its node
+// containers when they are stopped (`labs stop`, a reboot, a Docker
+// restart), and reuses it otherwise. It holds the cluster lock while it
+// works.
 func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err error) {
-	release, err := r.lock(ctx)
+	release, err := r.lockCluster(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -22,14 +43,15 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 	if err := r.Docker.Preflight(ctx); err != nil {
 		return nil, err
 	}
-	exists, err := r.Cluster.Exists()
+	nodes, err := r.Cluster.Nodes(ctx)
 	if err != nil {
 		return nil, err
 	}
+	exists := len(nodes) > 0
+	resumed := false
 	if exists {
-		r.Display.Status(fmt.Sprintf("reusing cluster %s", r.Cluster.Name()))
-		if err := r.Cluster.WriteKubeconfig(); err != nil {
-			return nil, fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start` again", r.Cluster.Name(), err)
+		if resumed, err = r.resume(ctx, nodes); err != nil {
+			return nil, err
 		}
 	} else {
 		r.Display.Status(fmt.Sprintf("creating cluster %s (1 control-plane, 2 workers); the first time takes a minute", r.Cluster.Name()))
@@ -53,19 +75,189 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 		return nil, err
 	}
 	if exists {
-		_, err := c.CoreV1().RESTClient().Get().AbsPath("/readyz").Timeout(15 * time.Second).DoRaw(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("cluster %s exists but its API server does not answer (%v); run `labs down` then `labs start` again", r.Cluster.Name(), err)
+		if err := r.waitAPI(ctx, c, 2*time.Minute); err != nil {
+			return nil, err
 		}
 	}
 	if err := r.waitNodesReady(ctx, c, r.Nodes, 3*time.Minute); err != nil {
 		return nil, err
+	}
+	if resumed {
+		if err := r.waitSystemPods(ctx, c, 3*time.Minute); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.loadImages(ctx); err != nil {
 		return nil, err
 	}
 	r.Display.Done(fmt.Sprintf("cluster %s is ready (kubeconfig %s)", r.Cluster.Name(), r.Paths.Kubeconfig()))
 	return c, nil
+}
+
+// resume starts the node containers of an existing cluster that are not
+// running and refreshes its kubeconfig. It reports whether it started any.
+func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (bool, error) {
+	if missing := r.missingNodes(nodes); len(missing) > 0 {
+		return false, r.errMissingNodes(missing)
+	}
+	var stopped []string
+	for _, n := range nodes {
+		if !n.Running() {
+			stopped = append(stopped, n.Name)
+		}
+	}
+	if len(stopped) == 0 {
+		r.Display.Status(fmt.Sprintf("reusing cluster %s", r.Cluster.Name()))
+	} else {
+		r.Display.Status(fmt.Sprintf("resuming cluster %s: starting its stopped nodes (%s)", r.Cluster.Name(), strings.Join(stopped, ", ")))
+		if err := r.Cluster.StartNodes(ctx); err != nil {
+			return false, fmt.Errorf("resuming cluster %s: %w; `labs down` then `labs start LAB` rebuilds it (your progress is kept)", r.Cluster.Name(), err)
+		}
+	}
+	if err := r.Cluster.WriteKubeconfig(); err != nil {
+		return false, fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start LAB` (your progress is kept)", r.Cluster.Name(), err)
+	}
+	return len(stopped) > 0, nil
+}
+
+// missingNodes are the node containers a whole cluster has and this one
+// lacks (deleted outside labs).
+func (r *Runner) missingNodes(nodes []docker.Container) []string {
+	have := map[string]bool{}
+	for _, n := range nodes {
+		have[n.Name] = true
+	}
+	var missing []string
+	for _, name := range r.Cluster.NodeNames() {
+		if !have[name] {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+func (r *Runner) errMissingNodes(missing []string) error {
+	return fmt.Errorf("cluster %s lacks its node container %s (deleted outside labs, e.g. by `docker rm`); kind cannot add a node back: `labs down` then `labs start LAB` rebuilds the cluster (your progress is kept)",
+		r.Cluster.Name(), strings.Join(missing, ", "))
+}
+
+// waitAPI waits for the API server to answer /readyz. It cannot watch a
+// server that is not up yet, so it asks twice a second.
+func (r *Runner) waitAPI(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
+	if r.apiReady(ctx, c, 5*time.Second) == nil {
+		return nil
+	}
+	r.Display.Status(fmt.Sprintf("waiting for the API server of cluster %s", r.Cluster.Name()))
+	start := time.Now()
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		last = r.apiReady(ctx, c, 5*time.Second)
+		return last == nil, nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("cluster %s exists but its API server does not answer after %s (%v); `labs stop` then `labs start LAB` restarts it, `labs down` then `labs start LAB` rebuilds it (your progress is kept)", r.Cluster.Name(), timeout, last)
+	}
+	r.Display.Done(fmt.Sprintf("API server answers (%.1fs)", time.Since(start).Seconds()))
+	return nil
+}
+
+// ErrUnreachable means the lab cluster's API server does not answer.
+var ErrUnreachable = errors.New("the lab cluster's API server does not answer")
+
+// apiReady asks the API server's /readyz once, within timeout.
+func (r *Runner) apiReady(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rc := c.Discovery().RESTClient()
+	if rc == nil {
+		return nil // a fake clientset: nothing to ask
+	}
+	if _, err := rc.Get().AbsPath("/readyz").Timeout(timeout).DoRaw(ctx); err != nil {
+		return fmt.Errorf("%w: %s", ErrUnreachable, shortError(err))
+	}
+	return nil
+}
+
+// reachable is the one sentence a command gives when it needs the cluster
+// and the API server does not answer.
+func (r *Runner) reachable(ctx context.Context, c kubernetes.Interface, within time.Duration) error {
+	if err := r.apiReady(ctx, c, within); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w; `labs status` shows what is wrong, `labs start LAB` brings it back", err)
+	}
+	return nil
+}
+
+// shortError keeps the cause of a client error and drops the URL noise.
+func shortError(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && (strings.Contains(s, "dial tcp") || strings.Contains(s, "Get \"")) {
+		s = s[i+2:]
+	}
+	if strings.Contains(s, "context deadline exceeded") || strings.Contains(s, "Client.Timeout") {
+		return "no answer in time"
+	}
+	return s
+}
+
+// waitSystemPods watches kube-system until its pods are Ready again: after a
+// resume, DNS and the network plugin come back after the nodes.
+func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	lw := &cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().Pods(metav1.NamespaceSystem).Watch(ctx, o)
+		},
+	}
+	last := ""
+	var waiting []string
+	check := func(store cache.Store) (bool, error) {
+		ready, total := 0, 0
+		waiting = waiting[:0]
+		for _, o := range store.List() {
+			p := o.(*corev1.Pod)
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
+				continue
+			}
+			total++
+			if podReady(p) {
+				ready++
+			} else {
+				waiting = append(waiting, p.Name)
+			}
+		}
+		if msg := fmt.Sprintf("system pods Ready: %d/%d", ready, total); msg != last {
+			r.Display.Status(msg)
+			last = msg
+		}
+		return ready == total, nil
+	}
+	var store cache.Store
+	pre := func(s cache.Store) (bool, error) { store = s; return check(s) }
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, pre, func(watch.Event) (bool, error) { return check(store) })
+	if err != nil {
+		sort.Strings(waiting)
+		return fmt.Errorf("expected the system pods of cluster %s Ready within %s; not Ready: %s; `labs status` shows the nodes, `labs down` then `labs start LAB` rebuilds the cluster", r.Cluster.Name(), timeout, strings.Join(waiting, ", "))
+	}
+	return nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // loadImages builds the workload images and imports them into every node:
@@ -84,10 +276,11 @@ func (r *Runner) loadImages(ctx context.Context) error {
 	return nil
 }
 
-// Down deletes the cluster and its kubeconfig. Progress files stay, so a
-// later start resumes each lab where it was.
-func (r *Runner) Down(ctx context.Context) error {
-	release, err := r.lock(ctx)
+// Stop stops the cluster's node containers and keeps everything else: the
+// laptop gets its memory back, and `labs start` resumes the same cluster,
+// lab and step.
+func (r *Runner) Stop(ctx context.Context) error {
+	release, err := r.lockCluster(ctx)
 	if err != nil {
 		return err
 	}
@@ -95,11 +288,49 @@ func (r *Runner) Down(ctx context.Context) error {
 	if err := r.Docker.Preflight(ctx); err != nil {
 		return err
 	}
-	exists, err := r.Cluster.Exists()
+	nodes, err := r.Cluster.Nodes(ctx)
 	if err != nil {
 		return err
 	}
-	if !exists {
+	running := 0
+	for _, n := range nodes {
+		if n.Running() {
+			running++
+		}
+	}
+	switch {
+	case len(nodes) == 0:
+		r.Display.Done(fmt.Sprintf("no cluster %s: nothing to stop", r.Cluster.Name()))
+		return nil
+	case running == 0:
+		r.Display.Done(fmt.Sprintf("cluster %s is already stopped; `labs start LAB` resumes it", r.Cluster.Name()))
+		return nil
+	}
+	start := time.Now()
+	r.Display.Status(fmt.Sprintf("stopping cluster %s (%d node containers)", r.Cluster.Name(), running))
+	if err := r.Cluster.StopNodes(ctx, 20*time.Second); err != nil {
+		return fmt.Errorf("stopping cluster %s: %w", r.Cluster.Name(), err)
+	}
+	r.Display.Done(fmt.Sprintf("cluster %s stopped in %.1fs; your labs and progress are kept: `labs start LAB` resumes where you were", r.Cluster.Name(), time.Since(start).Seconds()))
+	return nil
+}
+
+// Down deletes the cluster and its kubeconfig. Progress files stay, so a
+// later start resumes each lab where it was.
+func (r *Runner) Down(ctx context.Context) error {
+	release, err := r.lockCluster(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := r.Docker.Preflight(ctx); err != nil {
+		return err
+	}
+	nodes, err := r.Cluster.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	if len(nodes) == 0 {
 		r.Display.Done(fmt.Sprintf("no cluster %s: nothing to delete", r.Cluster.Name()))
 		return r.Cluster.Delete() // still removes a stale kubeconfig
 	}

@@ -20,8 +20,21 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 )
 
-// client connects to the lab cluster through its own kubeconfig.
+// client connects to the lab cluster through its own kubeconfig. Every
+// request it makes ends within 30s: a learner never waits on a dead API
+// server. Streams that outlive that (followed logs) use streamClient.
 func (r *Runner) client() (kubernetes.Interface, error) {
+	return r.newClient(30 * time.Second)
+}
+
+// streamClient has no overall request timeout, for requests that stream as
+// long as their work lasts (a 10-minute load's log); callers bound them by
+// their context.
+func (r *Runner) streamClient() (kubernetes.Interface, error) {
+	return r.newClient(0)
+}
+
+func (r *Runner) newClient(timeout time.Duration) (kubernetes.Interface, error) {
 	if r.NewClient != nil {
 		return r.NewClient()
 	}
@@ -30,7 +43,7 @@ func (r *Runner) client() (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("reading the lab kubeconfig %s: %w (run `labs start LAB` first)", r.Paths.Kubeconfig(), err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
-	cfg.Timeout = 30 * time.Second
+	cfg.Timeout = timeout
 	return kubernetes.NewForConfig(cfg)
 }
 

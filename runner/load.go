@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"sort"
@@ -53,8 +54,8 @@ func (o LoadOptions) Validate() error {
 		return fmt.Errorf("--duration %s is over the %s ceiling", o.Duration, MaxLoadDuration)
 	case o.Concurrency < 1 || o.Concurrency > 256:
 		return fmt.Errorf("--concurrency must be 1 to 256, got %d", o.Concurrency)
-	case o.Rate < 0:
-		return errors.New("--rate must not be negative")
+	case math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) || o.Rate < 0 || o.Rate > checks.MaxRate:
+		return fmt.Errorf("--rate must be between 0 (as fast as possible) and %d requests per second, got %g", checks.MaxRate, o.Rate)
 	}
 	return nil
 }
@@ -72,10 +73,17 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 		o.Duration = 30 * time.Second
 	}
 	ns := "default"
-	if s, err := r.current(false); err == nil {
+	if s, err := r.current(); err == nil {
 		ns = s.lab.Namespace
 	}
 	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
+		return err
+	}
+	stream, err := r.streamClient()
 	if err != nil {
 		return err
 	}
@@ -84,16 +92,14 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 		return err
 	}
 	r.Display.Status(fmt.Sprintf("sending load to %s from a pod in namespace %s (concurrency %d, %s)", target, ns, o.Concurrency, describeBound(o)))
-	lp, err := startLoadPod(ctx, c, ns, target, o)
+	lp, err := startLoadPod(ctx, c, stream, ns, target, o)
 	if err != nil {
 		return err
 	}
 	// Ctrl-C: stop the pod gracefully and still report what was measured.
-	go func() {
-		<-ctx.Done()
-		lp.stop()
-	}()
-	res, err := lp.follow(context.WithoutCancel(ctx), func(p loadreport.Progress) {
+	stopOnCancel := context.AfterFunc(ctx, lp.stop)
+	defer stopOnCancel()
+	res, err := lp.follow(context.WithoutCancel(ctx), lp.bound, func(p loadreport.Progress) {
 		r.Display.Live(fmt.Sprintf("%6.1fs  %7.1f rps  errors %d  p50 %.1fms  p95 %.1fms  in-flight %d", p.ElapsedSeconds, p.RPS, p.Failed, p.P50, p.P95, p.InFlight))
 	})
 	lp.cleanup()
@@ -168,7 +174,10 @@ func resolveTarget(ctx context.Context, c kubernetes.Interface, ns, target strin
 			}
 			return target, nil
 		}
-		svcNS, name := serviceOfHost(u.Hostname(), ns)
+		svcNS, name, err := serviceOfHost(u.Hostname(), ns)
+		if err != nil {
+			return "", fmt.Errorf("target %q: %w", target, err)
+		}
 		if _, err := lookupService(ctx, c, svcNS, name, target); err != nil {
 			return "", err
 		}
@@ -191,7 +200,10 @@ func resolveTarget(ctx context.Context, c kubernetes.Interface, ns, target strin
 		}
 		return "http://" + net.JoinHostPort(name, port) + "/", nil
 	}
-	svcNS, svcName := serviceOfHost(name, ns)
+	svcNS, svcName, err := serviceOfHost(name, ns)
+	if err != nil {
+		return "", fmt.Errorf("target %q: %w", target, err)
+	}
 	svc, err := lookupService(ctx, c, svcNS, svcName, target)
 	if err != nil {
 		return "", err
@@ -233,13 +245,20 @@ func ipInCluster(ctx context.Context, c kubernetes.Interface, ns, ip, target str
 	return fmt.Errorf("target %q does not resolve: %s is neither a Service's ClusterIP nor a pod IP in namespace %s", target, ip, ns)
 }
 
-// serviceOfHost reads NAME, NAME.NS, NAME.NS.svc[.cluster.local].
-func serviceOfHost(host, ns string) (string, string) {
-	parts := strings.Split(strings.TrimSuffix(host, ".cluster.local"), ".")
-	if len(parts) >= 2 {
-		return parts[1], parts[0]
+// serviceOfHost reads a Service's DNS name: NAME, NAME.NS, NAME.NS.svc or
+// NAME.NS.svc.cluster.local. Any other name is refused: load goes to the
+// cluster's own Services, never to a host that merely starts like one.
+func serviceOfHost(host, ns string) (svcNS, name string, err error) {
+	parts := strings.Split(strings.TrimSuffix(host, "."), ".")
+	switch {
+	case len(parts) == 1:
+		return ns, parts[0], nil
+	case len(parts) == 2,
+		len(parts) == 3 && parts[2] == "svc",
+		len(parts) == 5 && parts[2] == "svc" && parts[3] == "cluster" && parts[4] == "local":
+		return parts[1], parts[0], nil
 	}
-	return ns, parts[0]
+	return "", "", fmt.Errorf("%q is not a Service name: use SVC, SVC.NAMESPACE or SVC.NAMESPACE.svc.cluster.local", host)
 }
 
 func lookupService(ctx context.Context, c kubernetes.Interface, ns, name, target string) (*corev1.Service, error) {
@@ -265,12 +284,16 @@ func lookupService(ctx context.Context, c kubernetes.Interface, ns, name, target
 
 // loadPod is one run of `labapp load` in the cluster.
 type loadPod struct {
-	c    kubernetes.Interface
-	ns   string
-	name string
+	c kubernetes.Interface
+	// stream reads the followed log, which lasts as long as the load.
+	stream kubernetes.Interface
+	ns     string
+	name   string
+	// bound is the longest the load can run.
+	bound time.Duration
 }
 
-func startLoadPod(ctx context.Context, c kubernetes.Interface, ns, target string, o LoadOptions) (*loadPod, error) {
+func startLoadPod(ctx context.Context, c, stream kubernetes.Interface, ns, target string, o LoadOptions) (*loadPod, error) {
 	args := []string{"load", "--json", "--concurrency", strconv.Itoa(o.Concurrency)}
 	bound := MaxLoadDuration
 	if o.Duration > 0 {
@@ -314,7 +337,7 @@ func startLoadPod(ctx context.Context, c kubernetes.Interface, ns, target string
 	if err != nil {
 		return nil, fmt.Errorf("creating the load pod in %s: %w", ns, err)
 	}
-	lp := &loadPod{c: c, ns: ns, name: created.Name}
+	lp := &loadPod{c: c, stream: stream, ns: ns, name: created.Name, bound: bound}
 	if err := lp.waitStarted(ctx, time.Minute); err != nil {
 		lp.cleanup()
 		return nil, err
@@ -369,9 +392,13 @@ func (lp *loadPod) waitStarted(ctx context.Context, timeout time.Duration) error
 }
 
 // follow streams the pod's output: PROGRESS lines to onProgress, and the
-// RESULT line as the result.
-func (lp *loadPod) follow(ctx context.Context, onProgress func(loadreport.Progress)) (*LoadResult, error) {
-	stream, err := lp.c.CoreV1().Pods(lp.ns).GetLogs(lp.name, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+// RESULT line as the result. The stream may last as long as the load, so it
+// is bounded by the load's own limit (plus the pod's startup and grace),
+// not by a client timeout.
+func (lp *loadPod) follow(ctx context.Context, bound time.Duration, onProgress func(loadreport.Progress)) (*LoadResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, bound+2*time.Minute)
+	defer cancel()
+	stream, err := lp.stream.CoreV1().Pods(lp.ns).GetLogs(lp.name, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the load pod's output: %w", err)
 	}
@@ -396,10 +423,20 @@ func (lp *loadPod) follow(ctx context.Context, onProgress func(loadreport.Progre
 			other = append(other, line)
 		}
 	}
-	if res == nil {
-		return nil, fmt.Errorf("the load pod %s ended without a result: %s", lp.name, strings.Join(other, " | "))
+	if res != nil {
+		return res, nil
 	}
-	return res, nil
+	why := strings.Join(other, " | ")
+	if err := sc.Err(); err != nil {
+		why = fmt.Sprintf("reading its output failed: %v", err)
+		if ctx.Err() != nil {
+			why = fmt.Sprintf("its output stopped after %s", bound+2*time.Minute)
+		}
+	}
+	if why == "" {
+		why = "it printed nothing (was it deleted?)"
+	}
+	return nil, fmt.Errorf("the load pod %s ended without a result: %s", lp.name, why)
 }
 
 // stop asks labapp to finish: SIGTERM makes it print its result and exit.
@@ -420,10 +457,11 @@ func (lp *loadPod) cleanup() {
 // prober runs active checks for the engine: load from a pod in ns while a
 // lab script performs the action.
 type prober struct {
-	c   kubernetes.Interface
-	ns  string
-	env *scriptEnv
-	log func(string)
+	c      kubernetes.Interface
+	stream kubernetes.Interface
+	ns     string
+	env    *scriptEnv
+	log    func(string)
 }
 
 func (p *prober) Availability(ctx context.Context, req checks.AvailabilityRequest) (checks.LoadStats, error) {
@@ -431,7 +469,7 @@ func (p *prober) Availability(ctx context.Context, req checks.AvailabilityReques
 	if err != nil {
 		return checks.LoadStats{}, err
 	}
-	lp, err := startLoadPod(ctx, p.c, p.ns, target, LoadOptions{Concurrency: req.Concurrency, Rate: req.Rate, Duration: MaxLoadDuration})
+	lp, err := startLoadPod(ctx, p.c, p.stream, p.ns, target, LoadOptions{Concurrency: req.Concurrency, Rate: req.Rate, Duration: MaxLoadDuration})
 	if err != nil {
 		return checks.LoadStats{}, err
 	}
@@ -444,7 +482,7 @@ func (p *prober) Availability(ctx context.Context, req checks.AvailabilityReques
 	started := make(chan struct{})
 	go func() {
 		first := true
-		res, err := lp.follow(context.WithoutCancel(ctx), func(loadreport.Progress) {
+		res, err := lp.follow(context.WithoutCancel(ctx), lp.bound, func(loadreport.Progress) {
 			if first {
 				close(started)
 				first = false

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -32,6 +33,14 @@ func TestResolveTarget(t *testing.T) {
 		{"http://192.0.2.1/", "", "neither a Service's ClusterIP nor a pod IP"},
 		{"10.96.0.20", "", "an IP needs a port"},
 		{"ftp://web/", "", "not an http(s) URL"},
+		// Only a Service's own DNS names: a host that merely starts like
+		// one is refused before any request.
+		{"http://web.lab.svc/", "http://web.lab.svc/", ""},
+		{"web.lab", "http://web.lab.svc.cluster.local:80/", ""},
+		{"http://web.lab.evil.com/", "", `"web.lab.evil.com" is not a Service name`},
+		{"http://web.lab.svc.evil.com/", "", "is not a Service name"},
+		{"web.lab.svc.cluster.local.evil.com:80", "", "is not a Service name"},
+		{"http://web.lab.svc.cluster/", "", "is not a Service name"},
 	}
 	for _, tc := range tests {
 		got, err := resolveTarget(context.Background(), c, "lab", tc.target)
@@ -55,6 +64,9 @@ func TestLoadOptionsValidate(t *testing.T) {
 		{Target: "web", Concurrency: 1, Duration: MaxLoadDuration + 1},
 		{Target: "web", Concurrency: 1, Rate: -1},
 		{Target: "web", Concurrency: 1, Requests: -5},
+		{Target: "web", Concurrency: 1, Rate: 2e9},
+		{Target: "web", Concurrency: 1, Rate: math.Inf(1)},
+		{Target: "web", Concurrency: 1, Rate: math.NaN()},
 	} {
 		if err := o.Validate(); err == nil {
 			t.Errorf("Validate(%+v): want an error", o)

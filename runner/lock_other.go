@@ -4,8 +4,8 @@ package runner
 
 import "context"
 
-// lock is a no-op where flock(2) does not exist: two concurrent starts are
+// lockFile is a no-op where flock(2) does not exist: concurrent commands are
 // not serialized there (kind itself refuses a second create of one name).
-func (r *Runner) lock(ctx context.Context) (release func(), err error) {
+func lockFile(ctx context.Context, path string, onWait func()) (release func(), err error) {
 	return func() {}, ctx.Err()
 }

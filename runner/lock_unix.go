@@ -12,13 +12,14 @@ import (
 	"time"
 )
 
-// lock takes the state dir's lock, so two `labs start` (or a start and a
-// test) never create the cluster at once. The second one waits, saying so.
-func (r *Runner) lock(ctx context.Context) (release func(), err error) {
-	if err := os.MkdirAll(r.Paths.StateDir, 0o700); err != nil {
+// lockFile takes an exclusive flock on path, waiting (and calling onWait
+// once) while another labs process holds it. The lock goes with the process,
+// so a crash never leaves it behind.
+func lockFile(ctx context.Context, path string, onWait func()) (release func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(r.Paths.StateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)
 	}
@@ -30,17 +31,17 @@ func (r *Runner) lock(ctx context.Context) (release func(), err error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
+			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
-		if !told {
-			r.Display.Status("another labs command is setting up the cluster; waiting for it to finish (Ctrl-C to give up)")
+		if !told && onWait != nil {
+			onWait()
 			told = true
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
 			return nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

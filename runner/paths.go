@@ -6,16 +6,23 @@ import (
 	"path/filepath"
 )
 
+// DefaultCluster is the kind cluster labs uses unless LABS_CLUSTER_NAME
+// names another.
+const DefaultCluster = "labs"
+
 // Paths are where labs keeps its files. Nothing is written elsewhere: the
 // user's ~/.kube/config is never touched.
 type Paths struct {
 	ConfigDir string // kubeconfig
-	StateDir  string // progress, lock
+	StateDir  string // progress, locks
 }
 
 // DefaultPaths follows XDG: $XDG_CONFIG_HOME/labs (or the OS config dir) and
-// $XDG_STATE_HOME/labs (or ~/.local/state/labs).
-func DefaultPaths() (Paths, error) {
+// $XDG_STATE_HOME/labs (or ~/.local/state/labs). Every cluster but the
+// default one keeps its files under clusters/NAME in both, so a test cluster
+// beside the learner's never touches the learner's kubeconfig, lock or
+// progress.
+func DefaultPaths(cluster string) (Paths, error) {
 	cfg, err := os.UserConfigDir()
 	if err != nil {
 		return Paths{}, fmt.Errorf("finding the config dir: %w", err)
@@ -28,8 +35,24 @@ func DefaultPaths() (Paths, error) {
 		}
 		state = filepath.Join(home, ".local", "state")
 	}
-	return Paths{ConfigDir: filepath.Join(cfg, "labs"), StateDir: filepath.Join(state, "labs")}, nil
+	p := Paths{ConfigDir: filepath.Join(cfg, "labs"), StateDir: filepath.Join(state, "labs")}
+	return p.ForCluster(cluster), nil
+}
+
+// ForCluster returns the paths of cluster, keyed under p.
+func (p Paths) ForCluster(cluster string) Paths {
+	if cluster == "" || cluster == DefaultCluster {
+		return p
+	}
+	return Paths{ConfigDir: filepath.Join(p.ConfigDir, "clusters", cluster), StateDir: filepath.Join(p.StateDir, "clusters", cluster)}
 }
 
 // Kubeconfig is the lab cluster's own kubeconfig (mode 0600).
 func (p Paths) Kubeconfig() string { return filepath.Join(p.ConfigDir, "kubeconfig") }
+
+// clusterLock serialises what changes the cluster (start, stop, down, test
+// setup): minutes long.
+func (p Paths) clusterLock() string { return filepath.Join(p.StateDir, "cluster.lock") }
+
+// progressLock serialises the short read-modify-write of progress files.
+func (p Paths) progressLock() string { return filepath.Join(p.StateDir, "progress.lock") }

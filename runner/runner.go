@@ -1,23 +1,31 @@
-// Package runner holds the use cases of labs: starting the lab cluster,
-// walking a learner through a lab's steps, and testing lab content. It
-// declares the small interfaces it needs (Cluster, Docker) and gets real
-// adapters (runner/kindcluster, runner/docker) from cmd/app.
+// Package runner holds the use cases of labs: starting, stopping and
+// resuming the lab cluster, walking a learner through a lab's steps, testing
+// lab content and diagnosing the machine. It declares the small interfaces
+// it needs (Cluster, Docker) and gets real adapters (runner/kindcluster,
+// runner/docker) from cmd/cmdutil.
 package runner
 
 import (
 	"context"
 	"io"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/runner/docker"
 )
 
 // Cluster is the lab cluster's lifecycle (runner/kindcluster).
 type Cluster interface {
 	Name() string
-	Exists() (bool, error)
+	// NodeNames are the node containers of the whole cluster.
+	NodeNames() []string
+	// Nodes lists the node containers that exist, running or not.
+	Nodes(ctx context.Context) ([]docker.Container, error)
 	Create(ctx context.Context, nodeImage string) error
+	StartNodes(ctx context.Context) error
+	StopNodes(ctx context.Context, grace time.Duration) error
 	WriteKubeconfig() error
 	Delete() error
 	LoadImageArchive(ctx context.Context, archive []byte) error
@@ -26,6 +34,10 @@ type Cluster interface {
 // Docker is what runner asks of the container engine (runner/docker).
 type Docker interface {
 	Preflight(ctx context.Context) error
+	Facts(ctx context.Context) (docker.Facts, error)
+	Exec(ctx context.Context, container string, cmd []string) (docker.ExecResult, error)
+	ImagePresent(ctx context.Context, ref string) (bool, error)
+	RunOnce(ctx context.Context, image string, cmd []string) (docker.ExecResult, error)
 }
 
 // Runner runs the use cases. Data goes to Out, progress and status to ErrOut.
@@ -43,7 +55,10 @@ type Runner struct {
 	Display    *Display
 	// Nodes is how many nodes the cluster has when it is all there.
 	Nodes int
-	// NewClient, if set, replaces the client built from the kubeconfig
+	// NewClient, if set, replaces the clients built from the kubeconfig
 	// (tests pass a fake clientset).
 	NewClient func() (kubernetes.Interface, error)
+	// Host reads facts of the machine labs runs on (`labs doctor`); nil
+	// means the real one.
+	Host Host
 }

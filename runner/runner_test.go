@@ -48,12 +48,13 @@ func TestCatalogRejectsMismatchedID(t *testing.T) {
 }
 
 func TestStoreRoundTripAndAtomicity(t *testing.T) {
-	st := Store{Dir: t.TempDir()}
+	dir := t.TempDir()
+	st := Store{Dir: dir, Lock: filepath.Join(dir, "progress.lock")}
 	if p, err := st.Load("x"); p != nil || err != nil {
 		t.Fatalf("Load of a new lab = %v, %v; want nil, nil", p, err)
 	}
 	p := &Progress{Lab: "x", Step: 2, Done: []bool{true, true, false}, Passed: []int{1}}
-	if err := st.Save(p); err != nil {
+	if err := st.Save(context.Background(), "x", p); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Load("x")
@@ -96,33 +97,6 @@ func TestJUnitSeparatesFailuresFromErrors(t *testing.T) {
 const demoLab = "---\nid: demo\ntitle: Demo\nsummary: s\nnamespace: demo\n---\n" +
 	"## Scale\n```check\n- {type: deployment-available, name: web, replicas: 2, timeout: 1s}\n```\n```solve\ntrue\n```\n" +
 	"## Again\n```check\n- {type: deployment-available, name: web, replicas: 3, timeout: 1s}\n```\n```solve\ntrue\n```\n"
-
-type fakeCluster struct {
-	exists  bool
-	created string
-	loaded  int
-}
-
-func (f *fakeCluster) Name() string             { return "labs-test" }
-func (f *fakeCluster) Exists() (bool, error)    { return f.exists, nil }
-func (f *fakeCluster) WriteKubeconfig() error   { return nil }
-func (f *fakeCluster) Delete() error            { f.exists = false; return nil }
-func (f *fakeCluster) Nodes() ([]string, error) { return []string{"n1"}, nil }
-func (f *fakeCluster) Create(ctx context.Context, image string) error {
-	f.exists, f.created = true, image
-	return nil
-}
-func (f *fakeCluster) LoadImageArchive(ctx context.Context, archive []byte) error {
-	if len(archive) == 0 {
-		return errors.New("empty archive")
-	}
-	f.loaded++
-	return nil
-}
-
-type fakeDocker struct{ err error }
-
-func (f fakeDocker) Preflight(context.Context) error { return f.err }
 
 const kubeconfig = `apiVersion: v1
 kind: Config
@@ -211,8 +185,6 @@ func TestStartCheckAdvance(t *testing.T) {
 	}
 
 	// start again resumes instead of starting over.
-	cl.exists = true
-	r.Cluster = cl
 	if err := r.Move(ctx, -1); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +199,7 @@ func TestStartStopsWhenDockerIsDown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "docker is not running") {
 		t.Fatalf("Start = %v", err)
 	}
-	if cl.exists {
+	if len(cl.nodes) > 0 {
 		t.Error("a cluster was created although Docker was down")
 	}
 }
@@ -239,13 +211,13 @@ func TestLockSerializesCommands(t *testing.T) {
 	var out1, out2 bytes.Buffer
 	r1 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out1, content.Style{})}
 	r2 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out2, content.Style{})}
-	release, err := r1.lock(context.Background())
+	release, err := r1.lockCluster(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
 	go func() {
-		rel, err := r2.lock(context.Background())
+		rel, err := r2.lockCluster(context.Background())
 		if err == nil {
 			rel()
 		}
@@ -270,9 +242,9 @@ func TestLockSerializesCommands(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	rel, _ := r1.lock(context.Background())
+	rel, _ := r1.lockCluster(context.Background())
 	defer rel()
-	if _, err := r2.lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := r2.lockCluster(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("lock with an ended context = %v", err)
 	}
 }
@@ -292,7 +264,7 @@ func TestStartRollsBackAnUnfinishedCluster(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no space left on device") {
 		t.Fatalf("Start = %v", err)
 	}
-	if cl.exists {
+	if len(cl.nodes) > 0 {
 		t.Error("the unfinished cluster was not removed")
 	}
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/content"
 )
 
 // Progress is a learner's place in one lab, kept in a small JSON file.
@@ -22,7 +24,11 @@ type Progress struct {
 	Passed []int `json:"passed,omitempty"`
 	// Baseline is the namespace when the current step started.
 	Baseline *checks.Baseline `json:"baseline,omitempty"`
-	Updated  time.Time        `json:"updated"`
+	// Entered is when the current step became current: a check that began
+	// before a move (next, goto, reset in another terminal) must not change
+	// the step it was not judging.
+	Entered time.Time `json:"entered,omitempty"`
+	Updated time.Time `json:"updated"`
 }
 
 // DoneCount is how many steps are done.
@@ -36,13 +42,53 @@ func (p *Progress) DoneCount() int {
 	return n
 }
 
-// Store keeps progress files under the state dir, one per lab, plus the
-// name of the current lab.
-type Store struct{ Dir string }
+// fit makes progress consistent with the lab as it is now: a file written
+// by an older labs (fewer steps), edited by hand or damaged must never make
+// a command index out of range.
+func (p *Progress) fit(lab *content.Lab) {
+	n := len(lab.Steps)
+	p.Lab = lab.ID
+	switch {
+	case p.Step < 0:
+		p.Step = 0
+	case p.Step >= n:
+		p.Step = n - 1
+	}
+	if len(p.Done) != n {
+		done := make([]bool, n)
+		copy(done, p.Done)
+		p.Done = done
+	}
+	var passed []int
+	for _, i := range p.Passed {
+		if i >= 0 && i < len(lab.Steps[p.Step].Checks) {
+			passed = append(passed, i)
+		}
+	}
+	p.Passed = passed
+}
+
+// newProgress is a lab's progress at its start.
+func newProgress(lab *content.Lab) *Progress {
+	return &Progress{Lab: lab.ID, Done: make([]bool, len(lab.Steps))}
+}
+
+// ErrDamaged marks a progress file that cannot be read.
+var ErrDamaged = errors.New("progress file is damaged")
+
+// Store keeps progress files under the state dir, one per lab, plus which
+// lab is current. Writes are atomic; read-modify-write goes through Update,
+// under a lock, so two commands never lose each other's change.
+type Store struct {
+	Dir string
+	// Lock is the file that serialises updates.
+	Lock string
+}
 
 func (s Store) file(lab string) string { return filepath.Join(s.Dir, "progress", lab+".json") }
 
-// Load returns the lab's progress, or nil when it was never started.
+// Load returns the lab's progress, or nil when it was never started. The
+// file's own "lab" field is not trusted: the file name says whose it is.
 func (s Store) Load(lab string) (*Progress, error) {
 	b, err := os.ReadFile(s.file(lab))
 	if errors.Is(err, os.ErrNotExist) {
@@ -53,40 +99,71 @@ func (s Store) Load(lab string) (*Progress, error) {
 	}
 	var p Progress
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("progress file %s is damaged (%v): run `labs reset %s`", s.file(lab), err, lab)
+		return nil, fmt.Errorf("%w: %s (%v); `labs reset %s` starts the lab over", ErrDamaged, s.file(lab), err, lab)
 	}
+	p.Lab = lab
 	return &p, nil
 }
 
-// Save writes progress atomically: a crash leaves the old file or the new.
-func (s Store) Save(p *Progress) error {
+// Save writes lab's progress atomically: a crash leaves the old file or the
+// new. Callers that read first use Update.
+func (s Store) Save(ctx context.Context, lab string, p *Progress) error {
+	release, err := lockFile(ctx, s.Lock, nil)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.write(lab, p)
+}
+
+func (s Store) write(lab string, p *Progress) error {
+	p.Lab = lab
 	p.Updated = time.Now().UTC()
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.file(p.Lab), b)
+	return writeAtomic(s.file(lab), b)
 }
 
-// Forget deletes a lab's progress.
-func (s Store) Forget(lab string) error {
-	if err := os.Remove(s.file(lab)); err != nil && !errors.Is(err, os.ErrNotExist) {
+// Update reads lab's progress, lets fn change it and writes it back, all
+// under the lock. fn gets nil when the lab was never started and returns
+// the progress to write (nil: write nothing). Keep fn short: other commands
+// wait for it.
+func (s Store) Update(ctx context.Context, lab string, fn func(cur *Progress) (*Progress, error)) error {
+	release, err := lockFile(ctx, s.Lock, nil)
+	if err != nil {
 		return err
 	}
-	return nil
+	defer release()
+	cur, err := s.Load(lab)
+	if err != nil {
+		return err
+	}
+	next, err := fn(cur)
+	if err != nil || next == nil {
+		return err
+	}
+	return s.write(lab, next)
 }
 
-// Current is the lab the learner started last, "" if none.
-func (s Store) Current() (string, error) {
+// Current is the lab the learner started last ("" if none) and, for a lab
+// started from a file, that file's path.
+func (s Store) Current() (lab, file string, err error) {
 	b, err := os.ReadFile(filepath.Join(s.Dir, "current"))
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+		return "", "", nil
 	}
-	return strings.TrimSpace(string(b)), err
+	if err != nil {
+		return "", "", err
+	}
+	lab, file, _ = strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return strings.TrimSpace(lab), strings.TrimSpace(file), nil
 }
 
-// SetCurrent records the current lab ("" clears it).
-func (s Store) SetCurrent(lab string) error {
+// SetCurrent records the current lab ("" clears it) and the file it was
+// started from ("" for a built-in lab).
+func (s Store) SetCurrent(lab, file string) error {
 	if lab == "" {
 		err := os.Remove(filepath.Join(s.Dir, "current"))
 		if errors.Is(err, os.ErrNotExist) {
@@ -94,7 +171,11 @@ func (s Store) SetCurrent(lab string) error {
 		}
 		return err
 	}
-	return writeAtomic(filepath.Join(s.Dir, "current"), []byte(lab+"\n"))
+	body := lab + "\n"
+	if file != "" {
+		body += file + "\n"
+	}
+	return writeAtomic(filepath.Join(s.Dir, "current"), []byte(body))
 }
 
 func writeAtomic(path string, b []byte) error {

@@ -6,15 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/labs-dev/labs/cmd/check"
 	"github.com/labs-dev/labs/cmd/cmdutil"
+	"github.com/labs-dev/labs/cmd/doctor"
 	"github.com/labs-dev/labs/cmd/down"
 	"github.com/labs-dev/labs/cmd/env"
 	"github.com/labs-dev/labs/cmd/hint"
@@ -28,40 +33,83 @@ import (
 	"github.com/labs-dev/labs/cmd/solve"
 	"github.com/labs-dev/labs/cmd/start"
 	"github.com/labs-dev/labs/cmd/status"
+	"github.com/labs-dev/labs/cmd/stop"
 	kubectlrun "github.com/labs-dev/labs/runner/kubectl"
 )
 
 // Main runs labs with the process's arguments and returns the exit code.
-// Called as "kubectl" (lab scripts link it so), it is the built-in kubectl.
+// Called as "kubectl" (lab scripts link it so), it is the built-in kubectl,
+// with the default handling of signals.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	streams := cmdutil.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	if filepath.Base(os.Args[0]) == "kubectl" {
-		if err := kubectlrun.Run(ctx, streams.In, streams.Out, streams.ErrOut, "", os.Args[1:]); err != nil {
+		if err := kubectlrun.Run(context.Background(), streams.In, streams.Out, streams.ErrOut, "", os.Args[1:]); err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			return 1
 		}
 		return 0
 	}
-	if err := Run(ctx, streams, os.Getenv, os.Args[1:]); err != nil {
-		switch {
-		case ctx.Err() != nil && errors.Is(err, context.Canceled):
+	ctx, sig, restore := withSignals(context.Background())
+	defer restore()
+	err := Run(ctx, streams, os.Getenv, os.Args[1:], restore)
+	if s := sig(); s != nil {
+		// Interrupted: a clean stop that still says so, with the shell's
+		// code for that signal (130 for SIGINT, 143 for SIGTERM).
+		if err == nil || errors.Is(err, context.Canceled) {
 			fmt.Fprintln(os.Stderr, "labs: interrupted")
-		case !errors.Is(err, cmdutil.ErrSilent):
+		} else if !errors.Is(err, cmdutil.ErrSilent) {
 			fmt.Fprintln(os.Stderr, "labs:", err)
 		}
-		if ctx.Err() != nil {
-			return 130
+		return 128 + int(s.(syscall.Signal))
+	}
+	if err != nil {
+		if !errors.Is(err, cmdutil.ErrSilent) {
+			fmt.Fprintln(os.Stderr, "labs:", err)
 		}
 		return 1
 	}
 	return 0
 }
 
-// Run executes one labs command line.
-func Run(ctx context.Context, streams cmdutil.IOStreams, getenv func(string) string, args []string) error {
-	root := NewRootCommand(&cmdutil.Factory{Streams: streams, Getenv: getenv})
+// withSignals returns a context cancelled by the first SIGINT or SIGTERM,
+// a function that tells which signal came (nil if none), and restore,
+// which gives both signals their default effect back. After the first
+// signal the default comes back by itself: a second Ctrl-C quits at once,
+// even during a slow cleanup.
+func withSignals(parent context.Context) (context.Context, func() os.Signal, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	done := make(chan struct{})
+	restore := func() {
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+	}
+	go func() {
+		select {
+		case s := <-ch:
+			got.Store(s)
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			cancel()
+		case <-done:
+		}
+	}()
+	sig := func() os.Signal {
+		s, _ := got.Load().(os.Signal)
+		return s
+	}
+	return ctx, sig, restore
+}
+
+// Run executes one labs command line. restoreSignals, if not nil, gives
+// signals their default effect back (the built-in kubectl needs that).
+func Run(ctx context.Context, streams cmdutil.IOStreams, getenv func(string) string, args []string, restoreSignals func()) error {
+	root := NewRootCommand(&cmdutil.Factory{Streams: streams, Getenv: getenv, RestoreSignals: restoreSignals})
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -78,19 +126,27 @@ func NewRootCommand(f *cmdutil.Factory) *cobra.Command {
 through hands-on lab steps, and checks each step against the live cluster.
 
   labs list                 the labs
-  labs start selfhealing    create the cluster and start a lab
+  labs start selfhealing    create (or resume) the cluster and start a lab
   labs check                check the current step
   labs hint | labs solve    a nudge, or the reference solution
+  labs stop                 stop the cluster, keep everything (labs start resumes)
+  labs doctor               is this machine ready? what is wrong?
   labs down                 delete the cluster`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			routeClientLogs(f.Debug || f.Getenv("LABS_DEBUG") != "", f.Streams.ErrOut)
+		},
 	}
 	root.PersistentFlags().StringVar(&f.NodeImage, "node-image", "", "kind node image (default: $LABS_NODE_IMAGE, $KIND_NODE_IMAGE, or kind's default)")
 	root.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().BoolVar(&f.Debug, "debug", false, "show client-go's own log lines (also LABS_DEBUG=1)")
 	root.AddCommand(
 		start.NewCommand(f, nil),
+		stop.NewCommand(f),
 		down.NewCommand(f),
 		status.NewCommand(f),
+		doctor.NewCommand(f),
 		kubectl.NewCommand(f),
 		env.NewCommand(f),
 		list.NewCommand(f),
@@ -104,4 +160,17 @@ through hands-on lab steps, and checks each step against the live cluster.
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root
+}
+
+// routeClientLogs keeps client-go's log lines (reflector errors while an API
+// server is down, throttling notes) away from learners: labs says what is
+// wrong in its own sentences. --debug shows them.
+func routeClientLogs(debug bool, w io.Writer) {
+	if debug {
+		klog.ClearLogger()
+		klog.SetOutput(w)
+		klog.LogToStderr(false)
+		return
+	}
+	klog.SetLogger(logr.Discard())
 }

@@ -55,7 +55,7 @@ the step is not done yet.`,
 				return err
 			}
 			err = r.Check(cmd.Context(), runner.CheckOptions{Timeout: o.Timeout, JSON: o.JSON})
-			if errors.Is(err, runner.ErrChecksFailed) {
+			if errors.Is(err, runner.ErrChecksFailed) || errors.Is(err, runner.ErrStepMoved) {
 				return fmt.Errorf("%w: %w", cmdutil.ErrSilent, err)
 			}
 			return err

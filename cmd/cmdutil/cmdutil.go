@@ -26,10 +26,11 @@ type IOStreams struct {
 	ErrOut io.Writer
 }
 
-// IsTerminal reports whether w is a terminal (and colour is wanted).
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+// IsTerminal reports whether f is a terminal: a question about the device,
+// not about colour (see Factory.Color).
+func IsTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // Factory builds the runner on demand: commands that need no cluster (list,
@@ -42,6 +43,12 @@ type Factory struct {
 	NodeImage string
 	// Output is the --output flag: "text" or "json".
 	Output string
+	// Debug is the --debug flag: client-go's own log lines go to stderr.
+	Debug bool
+	// RestoreSignals gives Ctrl-C and SIGTERM their default effect back, for
+	// commands (the built-in kubectl) that handle signals themselves or not
+	// at all. Nil in tests.
+	RestoreSignals func()
 }
 
 // ClusterName is the kind cluster labs uses; LABS_CLUSTER_NAME overrides it
@@ -50,8 +57,23 @@ func (f *Factory) ClusterName() string {
 	if n := f.Getenv("LABS_CLUSTER_NAME"); n != "" {
 		return n
 	}
-	return "labs"
+	return runner.DefaultCluster
 }
+
+// Paths are the files of this cluster: its kubeconfig, lock and progress.
+func (f *Factory) Paths() (runner.Paths, error) {
+	return runner.DefaultPaths(f.ClusterName())
+}
+
+// Color reports whether output to w gets ANSI colour: only on a terminal,
+// and never with NO_COLOR set or TERM=dumb.
+func (f *Factory) Color(w io.Writer) bool {
+	return IsTerminal(w) && f.Getenv("NO_COLOR") == "" && f.Getenv("TERM") != "dumb"
+}
+
+// CanPrompt reports whether a question can be asked and answered: stdin is
+// a terminal (colour has nothing to do with it).
+func (f *Factory) CanPrompt() bool { return IsTerminal(f.Streams.In) }
 
 // JSON reports whether --output json was asked for.
 func (f *Factory) JSON() bool { return f.Output == "json" }
@@ -64,9 +86,10 @@ func (f *Factory) ValidateOutput() error {
 	return nil
 }
 
-// Runner builds the runner with real adapters.
+// Runner builds the runner with real adapters. Docker is reached only when
+// a command uses it.
 func (f *Factory) Runner() (*runner.Runner, error) {
-	paths, err := runner.DefaultPaths()
+	paths, err := f.Paths()
 	if err != nil {
 		return nil, err
 	}
@@ -78,14 +101,11 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding the labs binary: %w", err)
 	}
-	eng, err := docker.Connect()
-	if err != nil {
-		return nil, err
-	}
-	outStyle := content.Style{Color: IsTerminal(f.Streams.Out), Width: 80}
-	errStyle := content.Style{Color: IsTerminal(f.Streams.ErrOut)}
+	eng := docker.New()
+	outStyle := content.Style{Color: f.Color(f.Streams.Out), Width: 80}
+	errStyle := content.Style{Color: f.Color(f.Streams.ErrOut)}
 	display := runner.NewDisplay(f.Streams.ErrOut, errStyle)
-	cl := kindcluster.New(f.ClusterName(), paths.Kubeconfig(), kindcluster.WithStatus(display.Status))
+	cl := kindcluster.New(f.ClusterName(), paths.Kubeconfig(), eng, kindcluster.WithStatus(display.Status))
 	return &runner.Runner{
 		Cluster:    cl,
 		Docker:     eng,
@@ -110,7 +130,10 @@ func (f *Factory) nodeImage() string {
 	if v := f.Getenv("LABS_NODE_IMAGE"); v != "" {
 		return v
 	}
-	return f.Getenv("KIND_NODE_IMAGE")
+	if v := f.Getenv("KIND_NODE_IMAGE"); v != "" {
+		return v
+	}
+	return kindcluster.DefaultNodeImage
 }
 
 // Run adapts a use case of the runner into a cobra RunE: it builds the

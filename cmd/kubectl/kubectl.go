@@ -5,7 +5,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
-	"github.com/labs-dev/labs/runner"
 	kubectlrun "github.com/labs-dev/labs/runner/kubectl"
 )
 
@@ -13,12 +12,20 @@ import (
 // cluster and the current lab's namespace.
 func NewCommand(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:                "kubectl [kubectl arguments]",
+		Use: "kubectl [kubectl arguments]",
+		// kubectl handles signals itself (port-forward, exec -t) or takes
+		// the default: Ctrl-C must stop `labs kubectl proxy` at once. Also
+		// keeps klog as kubectl's own -v flag sets it.
+		PersistentPreRun: func(*cobra.Command, []string) {
+			if f.RestoreSignals != nil {
+				f.RestoreSignals()
+			}
+		},
 		Short:              "Run the built-in kubectl against the lab cluster",
 		Example:            "  labs kubectl get pods -o wide\n  labs kubectl exec -it deploy/web -- sh",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			paths, err := runner.DefaultPaths()
+			paths, err := f.Paths()
 			if err != nil {
 				return err
 			}

@@ -24,8 +24,8 @@ func NewCommand(f *cmdutil.Factory) *cobra.Command {
 				lab = args[0]
 			}
 			if !yes {
-				if !cmdutil.IsTerminal(f.Streams.ErrOut) {
-					return fmt.Errorf("labs reset deletes everything in the lab's namespace: add --yes to confirm")
+				if !f.CanPrompt() {
+					return fmt.Errorf("labs reset deletes everything in the lab's namespace: add --yes to confirm (no terminal to ask on)")
 				}
 				fmt.Fprint(f.Streams.ErrOut, "This deletes everything in the lab's namespace and restarts it at step 1. Continue? [y/N] ")
 				line, _ := bufio.NewReader(f.Streams.In).ReadString('\n')

@@ -1,16 +1,25 @@
 // Package docker reaches the Docker engine through its SDK: the preflight
-// that tells a learner Docker is missing or stopped, and facts about the
-// engine such as its architecture.
+// that tells a learner Docker is missing or stopped, the node containers'
+// lifecycle (list, stop, start), commands run inside them, and facts about
+// the engine for `labs doctor`.
 package docker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os/exec"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/stdcopy"
 )
 
 var (
@@ -21,31 +30,246 @@ var (
 )
 
 // Engine is a Docker engine reached with API version negotiation, since a
-// laptop's engine may be older or newer than the SDK.
-type Engine struct{ cli *client.Client }
-
-// Connect returns an Engine for the environment's DOCKER_HOST (or the default
-// socket). It does not contact the engine yet.
-func Connect() (*Engine, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
-	}
-	return &Engine{cli: cli}, nil
+// laptop's engine may be older or newer than the SDK. The client is made on
+// first use, so commands that never need Docker never read DOCKER_HOST.
+type Engine struct {
+	once sync.Once
+	cli  *client.Client
+	err  error
 }
 
-// Close releases the client.
-func (e *Engine) Close() error { return e.cli.Close() }
+// New returns an Engine for the environment's DOCKER_HOST (or the default
+// socket). Nothing is contacted or parsed yet.
+func New() *Engine { return &Engine{} }
+
+func (e *Engine) client() (*client.Client, error) {
+	e.once.Do(func() {
+		e.cli, e.err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if e.err != nil {
+			e.err = fmt.Errorf("%w: the Docker client cannot be set up (%v); check DOCKER_HOST", ErrNotRunning, e.err)
+		}
+	})
+	return e.cli, e.err
+}
+
+// Close releases the client, if one was made.
+func (e *Engine) Close() error {
+	if e.cli == nil {
+		return nil
+	}
+	return e.cli.Close()
+}
 
 // Preflight checks that the docker command exists and the engine answers.
 func (e *Engine) Preflight(ctx context.Context) error {
 	if _, err := exec.LookPath("docker"); err != nil {
 		return fmt.Errorf("%w: install Docker Desktop (macOS, Windows) or docker.io / docker-ce (Linux), then try again", ErrNotInstalled)
 	}
+	cli, err := e.client()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := e.cli.Ping(ctx); err != nil {
-		return fmt.Errorf("%w: no engine answers at %s; start Docker Desktop (or `sudo systemctl start docker`) and try again", ErrNotRunning, e.cli.DaemonHost())
+	if _, err := cli.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: no engine answers at %s; start Docker Desktop (or `sudo systemctl start docker`) and try again", ErrNotRunning, cli.DaemonHost())
 	}
 	return nil
+}
+
+// Container is a container as labs needs to know it.
+type Container struct {
+	ID     string
+	Name   string
+	Image  string
+	State  string // created, running, paused, restarting, exited, dead
+	Labels map[string]string
+}
+
+// Running reports whether the container's processes run.
+func (c Container) Running() bool { return c.State == "running" }
+
+// ContainersWithLabel lists every container, running or not, that carries
+// label key=value, sorted by name.
+func (e *Engine) ContainersWithLabel(ctx context.Context, key, value string) ([]Container, error) {
+	cli, err := e.client()
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", key+"="+value))})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers labelled %s=%s: %w", key, value, err)
+	}
+	out := make([]Container, 0, len(list))
+	for _, s := range list {
+		name := s.ID
+		if len(s.Names) > 0 {
+			name = strings.TrimPrefix(s.Names[0], "/")
+		}
+		out = append(out, Container{ID: s.ID, Name: name, Image: s.Image, State: string(s.State), Labels: s.Labels})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Start starts a stopped container, or unpauses a paused one.
+func (e *Engine) Start(ctx context.Context, c Container) error {
+	cli, err := e.client()
+	if err != nil {
+		return err
+	}
+	switch c.State {
+	case "running", "restarting":
+		return nil
+	case "paused":
+		err = cli.ContainerUnpause(ctx, c.ID)
+	default:
+		err = cli.ContainerStart(ctx, c.ID, container.StartOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("starting container %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Stop stops a container, killing it after grace.
+func (e *Engine) Stop(ctx context.Context, c Container, grace time.Duration) error {
+	cli, err := e.client()
+	if err != nil {
+		return err
+	}
+	secs := int(grace.Seconds())
+	if err := cli.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &secs}); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("stopping container %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// ExecResult is what a command run in a container printed and returned.
+type ExecResult struct {
+	Stdout   string
+	Stderr   string
+	ExitCode int
+}
+
+// Exec runs cmd in a running container (what `docker exec` does) and waits
+// for it.
+func (e *Engine) Exec(ctx context.Context, name string, cmd []string) (ExecResult, error) {
+	cli, err := e.client()
+	if err != nil {
+		return ExecResult{}, err
+	}
+	created, err := cli.ContainerExecCreate(ctx, name, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec in %s: %w", name, err)
+	}
+	att, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec in %s: %w", name, err)
+	}
+	defer att.Close()
+	var out, errOut bytes.Buffer
+	copied := make(chan error, 1)
+	go func() { _, err := stdcopy.StdCopy(&out, &errOut, att.Reader); copied <- err }()
+	select {
+	case err = <-copied:
+	case <-ctx.Done():
+		return ExecResult{}, ctx.Err()
+	}
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec in %s: reading output: %w", name, err)
+	}
+	ins, err := cli.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec in %s: %w", name, err)
+	}
+	return ExecResult{Stdout: out.String(), Stderr: errOut.String(), ExitCode: ins.ExitCode}, nil
+}
+
+// Facts are what `labs doctor` reports about the engine.
+type Facts struct {
+	ServerVersion string
+	APIVersion    string
+	OS            string
+	Arch          string
+	CPUs          int
+	MemoryBytes   int64
+	CgroupVersion string // "1" or "2"
+	CgroupDriver  string
+	RootDir       string // where images and containers live (on the engine's host)
+	Host          string // DOCKER_HOST or the default socket
+}
+
+// Facts asks the engine about itself.
+func (e *Engine) Facts(ctx context.Context) (Facts, error) {
+	cli, err := e.client()
+	if err != nil {
+		return Facts{}, err
+	}
+	info, err := cli.Info(ctx)
+	if err != nil {
+		return Facts{}, fmt.Errorf("asking the Docker engine for its facts: %w", err)
+	}
+	return Facts{
+		ServerVersion: info.ServerVersion, APIVersion: cli.ClientVersion(), OS: info.OperatingSystem, Arch: info.Architecture,
+		CPUs: info.NCPU, MemoryBytes: info.MemTotal, CgroupVersion: info.CgroupVersion, CgroupDriver: info.CgroupDriver,
+		RootDir: info.DockerRootDir, Host: cli.DaemonHost(),
+	}, nil
+}
+
+// ImagePresent reports whether the engine holds image ref.
+func (e *Engine) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	cli, err := e.client()
+	if err != nil {
+		return false, err
+	}
+	_, err = cli.ImageInspect(ctx, ref)
+	switch {
+	case err == nil:
+		return true, nil
+	case errdefs.IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("looking up image %s: %w", ref, err)
+}
+
+// RunOnce runs cmd in a new privileged container of image (entrypoint
+// replaced, no network), as kind runs its nodes, waits for it and removes
+// it. Nothing is pulled: a missing image is an error.
+func (e *Engine) RunOnce(ctx context.Context, image string, cmd []string) (ExecResult, error) {
+	cli, err := e.client()
+	if err != nil {
+		return ExecResult{}, err
+	}
+	created, err := cli.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: cmd[:1], Cmd: cmd[1:], Labels: map[string]string{"app.kubernetes.io/managed-by": "labs"}},
+		&container.HostConfig{NetworkMode: "none", Privileged: true}, nil, nil, "")
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("creating a container of %s: %w", image, err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = cli.ContainerRemove(rctx, created.ID, container.RemoveOptions{Force: true})
+	}()
+	waitC, errC := cli.ContainerWait(ctx, created.ID, container.WaitConditionNextExit)
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return ExecResult{}, fmt.Errorf("starting a container of %s: %w", image, err)
+	}
+	var code int64
+	select {
+	case w := <-waitC:
+		code = w.StatusCode
+	case err := <-errC:
+		return ExecResult{}, fmt.Errorf("waiting for a container of %s: %w", image, err)
+	}
+	logs, err := cli.ContainerLogs(ctx, created.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("reading a container's output: %w", err)
+	}
+	defer logs.Close()
+	var out, errOut bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &errOut, logs); err != nil {
+		return ExecResult{}, fmt.Errorf("reading a container's output: %w", err)
+	}
+	return ExecResult{Stdout: out.String(), Stderr: errOut.String(), ExitCode: int(code)}, nil
 }

@@ -1,5 +1,6 @@
 // Package kindcluster is the only place that talks to kind. It creates,
-// deletes and loads images into one named cluster through kind's Go library.
+// deletes and loads images into one named cluster through kind's Go library,
+// and stops and starts its node containers through the Docker adapter.
 package kindcluster
 
 import (
@@ -9,14 +10,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"sigs.k8s.io/kind/pkg/apis/config/defaults"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	"sigs.k8s.io/kind/pkg/log"
+
+	"github.com/labs-dev/labs/runner/docker"
 )
+
+// DefaultNodeImage is kind's own default node image (pulled on first use).
+const DefaultNodeImage = defaults.Image
 
 // config is 1 control-plane and 2 workers: enough to see pods spread,
 // rescheduled and drained.
@@ -34,6 +43,7 @@ type Cluster struct {
 	kubeconfig string
 	status     func(string)
 	provider   *cluster.Provider
+	engine     *docker.Engine
 }
 
 // Option configures a Cluster.
@@ -42,10 +52,11 @@ type Option func(*Cluster)
 // WithStatus receives kind's progress lines ("Preparing nodes", ...).
 func WithStatus(f func(string)) Option { return func(c *Cluster) { c.status = f } }
 
-// New returns the cluster called name whose kubeconfig lives at kubeconfig.
-// Nothing is created until Create.
-func New(name, kubeconfig string, opts ...Option) *Cluster {
-	c := &Cluster{name: name, kubeconfig: kubeconfig, status: func(string) {}}
+// New returns the cluster called name whose kubeconfig lives at kubeconfig,
+// its node containers reached through engine. Nothing is created until
+// Create.
+func New(name, kubeconfig string, engine *docker.Engine, opts ...Option) *Cluster {
+	c := &Cluster{name: name, kubeconfig: kubeconfig, engine: engine, status: func(string) {}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -55,6 +66,63 @@ func New(name, kubeconfig string, opts ...Option) *Cluster {
 
 // Name is the kind cluster name.
 func (c *Cluster) Name() string { return c.name }
+
+// NodeNames are the node containers the cluster has when it is whole, as
+// kind names them: NAME-control-plane, NAME-worker, NAME-worker2.
+func (c *Cluster) NodeNames() []string {
+	return []string{c.name + "-control-plane", c.name + "-worker", c.name + "-worker2"}
+}
+
+// clusterLabel is how kind marks every container of a cluster.
+const clusterLabel = "io.x-k8s.kind.cluster"
+
+// Nodes lists the cluster's node containers, running or stopped.
+func (c *Cluster) Nodes(ctx context.Context) ([]docker.Container, error) {
+	return c.engine.ContainersWithLabel(ctx, clusterLabel, c.name)
+}
+
+// StartNodes starts the node containers that are not running: the
+// control-plane first, so the workers' kubelets find their API server.
+func (c *Cluster) StartNodes(ctx context.Context) error {
+	ns, err := c.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(ns, func(i, j int) bool { return isControlPlane(ns[i]) && !isControlPlane(ns[j]) })
+	for _, n := range ns {
+		if err := c.engine.Start(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StopNodes stops every node container, in parallel; systemd in each node
+// gets the grace period to shut the kubelet and containerd down.
+func (c *Cluster) StopNodes(ctx context.Context, grace time.Duration) error {
+	ns, err := c.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(ns))
+	var wg sync.WaitGroup
+	for i, n := range ns {
+		if n.State == "exited" || n.State == "created" || n.State == "dead" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.engine.Stop(ctx, n, grace)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func isControlPlane(n docker.Container) bool {
+	return n.Labels["io.x-k8s.kind.role"] == "control-plane"
+}
 
 // Exists reports whether kind knows a cluster of this name.
 func (c *Cluster) Exists() (bool, error) {
@@ -97,7 +165,7 @@ func (c *Cluster) Create(ctx context.Context, nodeImage string) error {
 			err = ctx.Err()
 		}
 	case <-ctx.Done():
-		c.status("interrupted: waiting for kind to stop, then removing the half-made cluster")
+		c.status("interrupted: waiting for kind to stop, then removing the half-made cluster (Ctrl-C again quits at once; `labs down` then removes what is left)")
 		<-done
 		err = ctx.Err()
 	}

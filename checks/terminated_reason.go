@@ -1,0 +1,70 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+type terminatedReasonParams struct {
+	Selector  string `json:"selector"`
+	Container string `json:"container,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+func terminatedReasonType() Type {
+	return Type{
+		Name:   "terminated-reason",
+		Fields: "`selector`, `reason`, `container` (optional)",
+		Passes: "a matching container's last (or current) termination has this reason, e.g. `OOMKilled`",
+		compile: typed(func(p terminatedReasonParams, _ time.Duration) (Check, error) {
+			if err := requireSelector(p.Selector); err != nil {
+				return nil, err
+			}
+			if err := require("reason", p.Reason); err != nil {
+				return nil, err
+			}
+			return &terminatedReason{selector: p.Selector, container: p.Container, reason: p.Reason}, nil
+		}),
+	}
+}
+
+// terminatedReason: a container's last (or current) termination has the
+// given reason, e.g. OOMKilled.
+type terminatedReason struct {
+	selector  string
+	container string
+	reason    string
+}
+
+func (c *terminatedReason) Expected() string {
+	return fmt.Sprintf("a container in a pod matching %s was terminated with reason %s", c.selector, c.reason)
+}
+
+func (c *terminatedReason) Concern() Concern { return Concern{Selector: c.selector} }
+
+func (c *terminatedReason) Evaluate(s *State) (bool, string) {
+	pods := s.PodsMatching(c.selector)
+	if len(pods) == 0 {
+		return false, fmt.Sprintf("no pods match %s", c.selector)
+	}
+	var seen []string
+	for _, pc := range containersOf(pods, c.container) {
+		p, cs := pc.pod, pc.status
+		for _, t := range []*corev1.ContainerStateTerminated{cs.LastTerminationState.Terminated, cs.State.Terminated} {
+			if t == nil {
+				continue
+			}
+			if t.Reason == c.reason {
+				return true, fmt.Sprintf("%s/%s terminated: %s (exit code %d)", p.Name, cs.Name, t.Reason, t.ExitCode)
+			}
+			seen = append(seen, fmt.Sprintf("%s/%s %s (exit code %d)", p.Name, cs.Name, t.Reason, t.ExitCode))
+		}
+	}
+	if len(seen) == 0 {
+		return false, fmt.Sprintf("no container matching %s has terminated yet: %s", c.selector, podList(pods))
+	}
+	return false, "terminations seen: " + strings.Join(seen, ", ")
+}

@@ -1,0 +1,278 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/content"
+)
+
+// ErrChecksFailed is returned when a step's checks did not all pass; the
+// details were already printed.
+var ErrChecksFailed = errors.New("checks failed")
+
+// ErrStepMoved means the learner moved to another step (in another
+// terminal) while a check ran: its verdict is not recorded.
+var ErrStepMoved = errors.New("the step changed while it was being checked")
+
+// CheckOptions tune `labs check`.
+type CheckOptions struct {
+	Timeout time.Duration // overrides how long each check waits when > 0
+	JSON    bool
+}
+
+// CheckReport is `labs check --output json`.
+type CheckReport struct {
+	Lab      string         `json:"lab"`
+	Step     int            `json:"step"`
+	Title    string         `json:"title"`
+	Passed   bool           `json:"passed"`
+	Checks   []CheckOutcome `json:"checks"`
+	Evidence *Evidence      `json:"evidence,omitempty"`
+	Next     int            `json:"next_step,omitempty"`
+	Complete bool           `json:"lab_complete,omitempty"`
+	// Moved says the step changed in another terminal during the check, so
+	// nothing was recorded.
+	Moved string `json:"moved,omitempty"`
+}
+
+// CheckOutcome is one check's verdict.
+type CheckOutcome struct {
+	Expected string  `json:"expected"`
+	Found    string  `json:"found"`
+	Passed   bool    `json:"passed"`
+	Seconds  float64 `json:"seconds"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// Evidence is checks.Evidence for output.
+type Evidence struct {
+	Namespace string   `json:"namespace"`
+	Pods      []string `json:"pods"`
+	Events    []string `json:"warning_events"`
+}
+
+// Check evaluates the current step against the cluster. On success it marks
+// the step done and shows the next; on failure it prints each failing check
+// as expected/found, with evidence, and returns ErrChecksFailed. Progress is
+// read before the wait and changed after it, under the lock, only if the
+// learner is still on the step that was checked.
+func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
+	s, err := r.current()
+	if err != nil {
+		return err
+	}
+	lab, prog := s.lab, s.prog
+	step := lab.Steps[prog.Step]
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	wait := checks.Bound(step.Checks, opts.Timeout)
+	if err := r.reachable(ctx, c, min(wait, 10*time.Second)); err != nil {
+		return err
+	}
+	stream, err := r.streamClient()
+	if err != nil {
+		return err
+	}
+	passed := map[int]bool{}
+	for _, i := range prog.Passed {
+		passed[i] = true
+	}
+	if !opts.JSON {
+		r.Display.Status(fmt.Sprintf("checking step %d/%d: %s (%d checks, up to %s)", prog.Step+1, len(lab.Steps), step.Title, len(step.Checks), wait))
+	}
+	env, err := r.newScriptEnv(lab.Namespace)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	env.out = r.ErrOut
+	eng := &checks.Engine{Client: stream, Namespace: lab.Namespace, Prober: &prober{c: c, stream: stream, ns: lab.Namespace, env: env, log: r.Display.Status}}
+	var settled atomic.Int32
+	settled.Store(int32(len(passed)))
+	stopTicker := r.tickWhileWaiting(func(el time.Duration) string {
+		return fmt.Sprintf("waiting: %d of %d checks settled (%.0fs)", settled.Load(), len(step.Checks), el.Seconds())
+	}, opts.JSON)
+	results, err := eng.Run(ctx, step.Checks, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline, Timeout: opts.Timeout,
+		OnResult: func(checks.Result) { settled.Add(1) }})
+	stopTicker()
+	if errors.Is(err, checks.ErrNotSynced) {
+		return fmt.Errorf("%w (%v); `labs status` shows what is wrong, `labs start LAB` brings it back", ErrUnreachable, err)
+	}
+	if err != nil {
+		return fmt.Errorf("checking step %d: %w", prog.Step+1, err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	rep := CheckReport{Lab: lab.ID, Step: prog.Step + 1, Title: step.Title, Passed: true}
+	var failing []checks.Concern
+	var nowPassed []int
+	for i, res := range results {
+		rep.Checks = append(rep.Checks, outcome(res))
+		if res.Passed {
+			nowPassed = append(nowPassed, i)
+			continue
+		}
+		rep.Passed = false
+		failing = append(failing, checks.ConcernOf(step.Checks[i]))
+	}
+	hasNext := prog.Step+1 < len(lab.Steps)
+	var next *checks.Baseline
+	if rep.Passed && hasNext {
+		if next, err = checks.TakeBaseline(ctx, c, lab.Namespace); err != nil {
+			return err
+		}
+	}
+	if !rep.Passed {
+		if ev, err := checks.CollectEvidence(ctx, c, lab.Namespace, failing, 8); err == nil {
+			rep.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
+		}
+	}
+	var after *Progress
+	err = r.store().Update(ctx, lab.ID, func(cur *Progress) (*Progress, error) {
+		if cur == nil {
+			return nil, ErrNoSession
+		}
+		cur.fit(lab)
+		if cur.Step != prog.Step || !cur.Entered.Equal(prog.Entered) {
+			rep.Moved = fmt.Sprintf("you are now at step %d", cur.Step+1)
+			return nil, nil
+		}
+		for _, i := range nowPassed {
+			if !contains(cur.Passed, i) {
+				cur.Passed = append(cur.Passed, i)
+			}
+		}
+		if rep.Passed {
+			cur.Done[cur.Step] = true
+			if hasNext {
+				cur.Step, cur.Passed, cur.Baseline, cur.Entered = cur.Step+1, nil, next, time.Now().UTC()
+				rep.Next = cur.Step + 1
+			} else {
+				rep.Complete = true
+			}
+		}
+		after = cur
+		return cur, nil
+	})
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		if err := writeJSON(r.Out, rep); err != nil {
+			return err
+		}
+	} else {
+		r.printCheck(rep, lab, after)
+	}
+	switch {
+	case rep.Moved != "":
+		return fmt.Errorf("%w (%s): nothing was recorded; run `labs check` again", ErrStepMoved, rep.Moved)
+	case !rep.Passed:
+		return ErrChecksFailed
+	}
+	return nil
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// tickWhileWaiting shows a live line each second on a terminal while a long
+// wait runs; piped or with JSON output it stays quiet. Call the returned
+// function to stop it.
+func (r *Runner) tickWhileWaiting(msg func(time.Duration) string, quiet bool) func() {
+	if quiet || !r.Display.Interactive() {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				r.Display.Live(msg(time.Since(start)))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		r.Display.EndLive()
+	}
+}
+
+func (r *Runner) printCheck(rep CheckReport, lab *content.Lab, prog *Progress) {
+	for _, c := range rep.Checks {
+		if c.Passed {
+			fmt.Fprintf(r.Out, "  %s %s\n", r.Style.Green("✓"), c.Expected)
+		} else if c.Error != "" {
+			fmt.Fprintf(r.Out, "  %s expected %s; could not check: %s\n", r.Style.Red("✗"), c.Expected, c.Error)
+		} else {
+			fmt.Fprintf(r.Out, "  %s expected %s; found %s\n", r.Style.Red("✗"), c.Expected, c.Found)
+		}
+	}
+	fmt.Fprintln(r.Out)
+	switch {
+	case rep.Moved != "":
+		fmt.Fprintf(r.Out, "The step changed in another terminal while this check ran (%s), so this verdict was not recorded. Run `labs check` again.\n", rep.Moved)
+	case rep.Complete:
+		fmt.Fprintf(r.Out, "%s You finished %s: all %d steps done.\n", r.Style.Green("✓"), lab.Title, len(lab.Steps))
+	case rep.Passed:
+		fmt.Fprintf(r.Out, "%s Step %d done.\n\n", r.Style.Green("✓"), rep.Step)
+		_ = r.showStep(lab, prog)
+	default:
+		if ev := rep.Evidence; ev != nil {
+			fmt.Fprintf(r.Out, "%s\n", r.Style.Bold("What the cluster shows (namespace "+ev.Namespace+"):"))
+			printList(r.Out, "pods", ev.Pods)
+			printList(r.Out, "recent warning events", ev.Events)
+			fmt.Fprintln(r.Out)
+		}
+		fmt.Fprintln(r.Out, "Not yet. Fix what is listed above and run `labs check` again; `labs hint` gives a nudge, `labs solve` runs the reference solution.")
+	}
+}
+
+func printList(w io.Writer, title string, items []string) {
+	if len(items) == 0 {
+		fmt.Fprintf(w, "  %s: none\n", title)
+		return
+	}
+	fmt.Fprintf(w, "  %s:\n", title)
+	for _, it := range items {
+		fmt.Fprintf(w, "    %s\n", it)
+	}
+}
+
+func outcome(res checks.Result) CheckOutcome {
+	o := CheckOutcome{Expected: res.Expected, Found: res.Found, Passed: res.Passed, Seconds: res.Elapsed.Seconds()}
+	if res.Err != nil {
+		o.Error = res.Err.Error()
+	}
+	return o
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

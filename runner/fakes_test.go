@@ -1,0 +1,82 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/labs-dev/labs/runner/docker"
+)
+
+// fakeCluster is a kind cluster of one node container, labs-test-control-plane.
+type fakeCluster struct {
+	nodes   []docker.Container
+	created string
+	loaded  int
+	started int
+}
+
+const fakeNode = "labs-test-control-plane"
+
+func (f *fakeCluster) Name() string           { return "labs-test" }
+func (f *fakeCluster) NodeNames() []string    { return []string{fakeNode} }
+func (f *fakeCluster) WriteKubeconfig() error { return nil }
+func (f *fakeCluster) Delete() error          { f.nodes = nil; return nil }
+func (f *fakeCluster) Nodes(context.Context) ([]docker.Container, error) {
+	return append([]docker.Container(nil), f.nodes...), nil
+}
+func (f *fakeCluster) Create(ctx context.Context, image string) error {
+	f.nodes = []docker.Container{{Name: fakeNode, State: "running"}}
+	f.created = image
+	return nil
+}
+func (f *fakeCluster) StartNodes(context.Context) error {
+	for i := range f.nodes {
+		f.nodes[i].State = "running"
+	}
+	f.started++
+	return nil
+}
+func (f *fakeCluster) StopNodes(context.Context, time.Duration) error {
+	for i := range f.nodes {
+		f.nodes[i].State = "exited"
+	}
+	return nil
+}
+func (f *fakeCluster) LoadImageArchive(ctx context.Context, archive []byte) error {
+	if len(archive) == 0 {
+		return errors.New("empty archive")
+	}
+	f.loaded++
+	return nil
+}
+
+// fakeDocker answers like an engine on a cgroup v1 machine without
+// CAP_SYS_RESOURCE (this project's CI machine).
+type fakeDocker struct {
+	err error
+	// execOut maps a command's first word to its output.
+	execOut map[string]string
+	image   bool
+}
+
+func (f fakeDocker) Preflight(context.Context) error { return f.err }
+func (f fakeDocker) Facts(context.Context) (docker.Facts, error) {
+	return docker.Facts{ServerVersion: "20.10.24", APIVersion: "1.41", OS: "Debian GNU/Linux 12", Arch: "x86_64", CPUs: 2, MemoryBytes: 24 << 30,
+		CgroupVersion: "1", CgroupDriver: "cgroupfs", RootDir: "/nonexistent/docker", Host: "unix:///var/run/docker.sock"}, f.err
+}
+func (f fakeDocker) Exec(_ context.Context, _ string, cmd []string) (docker.ExecResult, error) {
+	key := cmd[0]
+	if key == "cat" {
+		key = cmd[1]
+	}
+	out, ok := f.execOut[key]
+	if !ok {
+		return docker.ExecResult{ExitCode: 1, Stderr: "no such command"}, nil
+	}
+	return docker.ExecResult{Stdout: out}, nil
+}
+func (f fakeDocker) ImagePresent(context.Context, string) (bool, error) { return f.image, nil }
+func (f fakeDocker) RunOnce(ctx context.Context, _ string, cmd []string) (docker.ExecResult, error) {
+	return f.Exec(ctx, "", cmd)
+}

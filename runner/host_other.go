@@ -1,0 +1,9 @@
+//go:build !unix
+
+package runner
+
+import "errors"
+
+func (realHost) FreeBytes(path string) (uint64, error) {
+	return 0, errors.New("free space is not measured on this system")
+}

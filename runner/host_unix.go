@@ -1,0 +1,13 @@
+//go:build unix
+
+package runner
+
+import "syscall"
+
+func (realHost) FreeBytes(path string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
