@@ -48,9 +48,10 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 		return nil, err
 	}
 	exists := len(nodes) > 0
-	resumed := false
+	var restarted map[string]bool
+	resumeStart := time.Now()
 	if exists {
-		if resumed, err = r.resume(ctx, nodes); err != nil {
+		if restarted, err = r.resume(ctx, nodes); err != nil {
 			return nil, err
 		}
 	} else {
@@ -82,28 +83,37 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 	if err := r.waitNodesReady(ctx, c, r.Nodes, 3*time.Minute); err != nil {
 		return nil, err
 	}
-	if resumed {
-		if err := r.waitSystemPods(ctx, c, 3*time.Minute); err != nil {
+	// The images load while the system pods come back after a resume.
+	loaded := make(chan error, 1)
+	go func() { loaded <- r.loadImages(ctx) }()
+	if len(restarted) > 0 {
+		if err := r.waitSystemPods(ctx, c, restarted, resumeStart, 3*time.Minute); err != nil {
+			<-loaded
 			return nil, err
 		}
 	}
-	if err := r.loadImages(ctx); err != nil {
+	if err := <-loaded; err != nil {
 		return nil, err
 	}
 	r.Display.Done(fmt.Sprintf("cluster %s is ready (kubeconfig %s)", r.Cluster.Name(), r.Paths.Kubeconfig()))
 	return c, nil
 }
 
-// resume starts the node containers of an existing cluster that are not
-// running and refreshes its kubeconfig. It reports whether it started any.
-func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (bool, error) {
+// resume starts (or unpauses) the node containers of an existing cluster
+// that are not running and refreshes its kubeconfig. It returns the nodes it
+// started afresh, whose pods all restart.
+func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[string]bool, error) {
 	if missing := r.missingNodes(nodes); len(missing) > 0 {
-		return false, r.errMissingNodes(missing)
+		return nil, r.errMissingNodes(missing)
 	}
 	var stopped []string
+	restarted := map[string]bool{}
 	for _, n := range nodes {
 		if !n.Running() {
 			stopped = append(stopped, n.Name)
+			if n.State != "paused" {
+				restarted[n.Name] = true
+			}
 		}
 	}
 	if len(stopped) == 0 {
@@ -111,13 +121,14 @@ func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (bool, er
 	} else {
 		r.Display.Status(fmt.Sprintf("resuming cluster %s: starting its stopped nodes (%s)", r.Cluster.Name(), strings.Join(stopped, ", ")))
 		if err := r.Cluster.StartNodes(ctx); err != nil {
-			return false, fmt.Errorf("resuming cluster %s: %w; `labs down` then `labs start LAB` rebuilds it (your progress is kept)", r.Cluster.Name(), err)
+			return nil, fmt.Errorf("resuming cluster %s: %w; `labs down` then `labs start LAB` rebuilds it (your progress is kept)", r.Cluster.Name(), err)
 		}
+		r.Display.Done(fmt.Sprintf("started %s", strings.Join(stopped, ", ")))
 	}
 	if err := r.Cluster.WriteKubeconfig(); err != nil {
-		return false, fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start LAB` (your progress is kept)", r.Cluster.Name(), err)
+		return nil, fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start LAB` (your progress is kept)", r.Cluster.Name(), err)
 	}
-	return len(stopped) > 0, nil
+	return restarted, nil
 }
 
 // missingNodes are the node containers a whole cluster has and this one
@@ -144,14 +155,14 @@ func (r *Runner) errMissingNodes(missing []string) error {
 // waitAPI waits for the API server to answer /readyz. It cannot watch a
 // server that is not up yet, so it asks twice a second.
 func (r *Runner) waitAPI(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
-	if r.apiReady(ctx, c, 5*time.Second) == nil {
+	start := time.Now()
+	if r.apiReady(ctx, c, 2*time.Second) == nil {
 		return nil
 	}
 	r.Display.Status(fmt.Sprintf("waiting for the API server of cluster %s", r.Cluster.Name()))
-	start := time.Now()
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		last = r.apiReady(ctx, c, 5*time.Second)
+		last = r.apiReady(ctx, c, 2*time.Second)
 		return last == nil, nil
 	})
 	if err != nil {
@@ -205,9 +216,12 @@ func shortError(err error) string {
 	return s
 }
 
-// waitSystemPods watches kube-system until its pods are Ready again: after a
-// resume, DNS and the network plugin come back after the nodes.
-func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
+// waitSystemPods watches kube-system until its pods run again since the
+// resume and are Ready: DNS and the network plugin come back after the
+// nodes. Right after a resume the API server still shows the statuses from
+// before the stop, all Ready, so a pod on a restarted node counts only once
+// its containers started after since.
+func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, restarted map[string]bool, since time.Time, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	lw := &cache.ListWatch{
@@ -223,23 +237,40 @@ func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, tim
 	check := func(store cache.Store) (bool, error) {
 		ready, total := 0, 0
 		waiting = waiting[:0]
+		// One Ready pod of a ReplicaSet (CoreDNS) serves; every pod of a
+		// DaemonSet or a static pod is needed on its node.
+		replicaSets := map[string]bool{}
 		for _, o := range store.List() {
 			p := o.(*corev1.Pod)
 			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 				continue
 			}
 			total++
-			if podReady(p) {
+			ok := podReady(p) && (!restarted[p.Spec.NodeName] || startedSince(p, since))
+			if ok {
 				ready++
-			} else {
+			}
+			if rs := replicaSetOf(p); rs != "" {
+				replicaSets[rs] = replicaSets[rs] || ok
+			} else if !ok {
 				waiting = append(waiting, p.Name)
 			}
 		}
-		if msg := fmt.Sprintf("system pods Ready: %d/%d", ready, total); msg != last {
+		for rs, ok := range replicaSets {
+			if !ok {
+				waiting = append(waiting, "a pod of "+rs)
+			}
+		}
+		sort.Strings(waiting)
+		msg := fmt.Sprintf("system pods Ready: %d/%d", ready, total)
+		if len(waiting) > 0 && len(waiting) <= 2 {
+			msg += " (waiting for " + strings.Join(waiting, ", ") + ")"
+		}
+		if msg != last {
 			r.Display.Status(msg)
 			last = msg
 		}
-		return ready == total, nil
+		return len(waiting) == 0, nil
 	}
 	var store cache.Store
 	pre := func(s cache.Store) (bool, error) { store = s; return check(s) }
@@ -249,6 +280,25 @@ func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, tim
 		return fmt.Errorf("expected the system pods of cluster %s Ready within %s; not Ready: %s; `labs status` shows the nodes, `labs down` then `labs start LAB` rebuilds the cluster", r.Cluster.Name(), timeout, strings.Join(waiting, ", "))
 	}
 	return nil
+}
+
+// replicaSetOf names the ReplicaSet that owns p, "" if none does.
+func replicaSetOf(p *corev1.Pod) string {
+	if ref := metav1.GetControllerOf(p); ref != nil && ref.Kind == "ReplicaSet" {
+		return ref.Name
+	}
+	return ""
+}
+
+// startedSince reports whether every container of p runs since t (with a
+// little slack: the nodes' clock is this machine's, read a moment apart).
+func startedSince(p *corev1.Pod, t time.Time) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil || cs.State.Running.StartedAt.Time.Before(t.Add(-2*time.Second)) {
+			return false
+		}
+	}
+	return true
 }
 
 func podReady(p *corev1.Pod) bool {
@@ -308,7 +358,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 	}
 	start := time.Now()
 	r.Display.Status(fmt.Sprintf("stopping cluster %s (%d node containers)", r.Cluster.Name(), running))
-	if err := r.Cluster.StopNodes(ctx, 20*time.Second); err != nil {
+	if err := r.Cluster.StopNodes(ctx, 10*time.Second); err != nil {
 		return fmt.Errorf("stopping cluster %s: %w", r.Cluster.Name(), err)
 	}
 	r.Display.Done(fmt.Sprintf("cluster %s stopped in %.1fs; your labs and progress are kept: `labs start LAB` resumes where you were", r.Cluster.Name(), time.Since(start).Seconds()))

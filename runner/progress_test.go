@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,37 @@ func TestStoreUpdateIsAtomic(t *testing.T) {
 	p, _ := st.Load("demo")
 	if len(p.Passed) != n {
 		t.Errorf("%d of %d concurrent updates landed", len(p.Passed), n)
+	}
+}
+
+// A lab started from a file (an author's draft) stays the current lab:
+// later commands read the same file, and say so when it is gone.
+func TestStartFromAFile(t *testing.T) {
+	client := fake.NewSimpleClientset(readyNode())
+	r, _, out := newTestRunner(t, client, fakeDocker{})
+	draft := filepath.Join(t.TempDir(), "draft.md")
+	if err := os.WriteFile(draft, []byte(strings.ReplaceAll(demoLab, "id: demo", "id: draft")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.Start(ctx, draft); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := r.Show(ctx); err != nil {
+		t.Fatalf("show after starting a file: %v", err)
+	}
+	if !strings.Contains(out.String(), "Step 1/2: Scale") {
+		t.Errorf("show:\n%s", out)
+	}
+	if err := r.Move(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(draft); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Show(ctx)
+	if err == nil || !strings.Contains(err.Error(), "the current lab draft was started from "+draft+", which cannot be read now") {
+		t.Errorf("show after the file is gone = %v", err)
 	}
 }

@@ -150,7 +150,7 @@ func (r *Runner) clusterStatus(ctx context.Context) StatusReport {
 		rep.State, rep.Fix = StateStopped, "`labs start LAB` resumes it where you were"
 		return rep
 	case stopped > 0:
-		rep.State, rep.Error, rep.Fix = StatePartly, fmt.Sprintf("%d of %d node containers are stopped", stopped, len(containers)), "`labs start LAB` starts them again"
+		rep.State, rep.Error, rep.Fix = StatePartly, fmt.Sprintf("%d of %d node containers are not running", stopped, len(containers)), "`labs start LAB` starts them again"
 		return rep
 	}
 	rep.Kubeconfig = r.Paths.Kubeconfig()

@@ -68,7 +68,13 @@ func (f *Factory) Paths() (runner.Paths, error) {
 // Color reports whether output to w gets ANSI colour: only on a terminal,
 // and never with NO_COLOR set or TERM=dumb.
 func (f *Factory) Color(w io.Writer) bool {
-	return IsTerminal(w) && f.Getenv("NO_COLOR") == "" && f.Getenv("TERM") != "dumb"
+	return IsTerminal(w) && ColorWanted(f.Getenv)
+}
+
+// ColorWanted reads the environment's say on colour: NO_COLOR (any value)
+// and TERM=dumb turn it off.
+func ColorWanted(getenv func(string) string) bool {
+	return getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 // CanPrompt reports whether a question can be asked and answered: stdin is

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -82,42 +81,57 @@ func (c *Cluster) Nodes(ctx context.Context) ([]docker.Container, error) {
 }
 
 // StartNodes starts the node containers that are not running: the
-// control-plane first, so the workers' kubelets find their API server.
+// control-plane first, so the workers' kubelets find their API server, then
+// the workers together.
 func (c *Cluster) StartNodes(ctx context.Context) error {
 	ns, err := c.Nodes(ctx)
 	if err != nil {
 		return err
 	}
-	sort.SliceStable(ns, func(i, j int) bool { return isControlPlane(ns[i]) && !isControlPlane(ns[j]) })
+	var workers []docker.Container
 	for _, n := range ns {
+		if !isControlPlane(n) {
+			workers = append(workers, n)
+			continue
+		}
 		if err := c.engine.Start(ctx, n); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.each(workers, func(n docker.Container) error { return c.engine.Start(ctx, n) })
 }
 
-// StopNodes stops every node container, in parallel; systemd in each node
-// gets the grace period to shut the kubelet and containerd down.
+// each runs fn on every node at once and joins the errors.
+func (c *Cluster) each(ns []docker.Container, fn func(docker.Container) error) error {
+	errs := make([]error, len(ns))
+	var wg sync.WaitGroup
+	for i, n := range ns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// StopNodes stops every node container at once. A node's systemd gets the
+// grace period to shut down; the API server's own graceful shutdown waits
+// for open watches far longer, so the control-plane usually ends by SIGKILL,
+// which etcd is built to survive.
 func (c *Cluster) StopNodes(ctx context.Context, grace time.Duration) error {
 	ns, err := c.Nodes(ctx)
 	if err != nil {
 		return err
 	}
-	errs := make([]error, len(ns))
-	var wg sync.WaitGroup
-	for i, n := range ns {
-		if n.State == "exited" || n.State == "created" || n.State == "dead" {
-			continue
+	var running []docker.Container
+	for _, n := range ns {
+		if n.State != "exited" && n.State != "created" && n.State != "dead" {
+			running = append(running, n)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.engine.Stop(ctx, n, grace)
-		}()
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return c.each(running, func(n docker.Container) error { return c.engine.Stop(ctx, n, grace) })
 }
 
 func isControlPlane(n docker.Container) bool {
