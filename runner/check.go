@@ -78,10 +78,6 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	if err := r.reachable(ctx, c, min(wait, 10*time.Second)); err != nil {
 		return err
 	}
-	stream, err := r.streamClient()
-	if err != nil {
-		return err
-	}
 	passed := map[int]bool{}
 	for _, i := range prog.Passed {
 		passed[i] = true
@@ -95,7 +91,10 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	}
 	defer env.Close()
 	env.out = r.ErrOut
-	eng := &checks.Engine{Client: stream, Namespace: lab.Namespace, Prober: &prober{c: c, stream: stream, ns: lab.Namespace, env: env, log: r.Display.Status}}
+	eng, err := r.newEngine(c, lab.Namespace, env)
+	if err != nil {
+		return err
+	}
 	var settled atomic.Int32
 	settled.Store(int32(len(passed)))
 	stopTicker := r.tickWhileWaiting(func(el time.Duration) string {

@@ -169,7 +169,11 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 		return res
 	}
 	env.out = opts.ScriptOutput
-	eng := &checks.Engine{Client: c, Namespace: ns, Prober: &prober{c: c, ns: ns, env: env, log: r.Display.Status}}
+	eng, err := r.newEngine(c, ns, env)
+	if err != nil {
+		failed, res.Error = true, err.Error()
+		return res
+	}
 	for i, step := range lab.Steps {
 		sr := r.testStep(ctx, c, eng, env, lab, i, step, opts)
 		res.Steps = append(res.Steps, sr)
