@@ -284,3 +284,14 @@ func finiteRate(field string, v float64) error {
 
 // MaxRate is the highest request rate a load may be paced at.
 const MaxRate = loadreport.MaxRate
+
+// ReferenceTable is the check types as the Markdown table of labs/README.md
+// (a test keeps the file in step with the code).
+func ReferenceTable() string {
+	var b strings.Builder
+	b.WriteString("| type | fields | passes when |\n|---|---|---|\n")
+	for _, t := range Types() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", t.Name, t.Fields, t.Passes)
+	}
+	return b.String()
+}

@@ -61,6 +61,6 @@ the step is not done yet.`,
 			return err
 		},
 	}
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "wait at most this long for each check (default: the lab's, 60s)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "wait at most this long for each check (default: the lab's, 60s); an availability check's action keeps its own limit")
 	return cmd
 }
