@@ -1,7 +1,10 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"time"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -13,6 +16,18 @@ func TestMain(m *testing.M) {
 		// Lab scripts run `kubectl`, a link to the labs binary (here the
 		// test binary), which Main turns into the built-in kubectl.
 		"kubectl": func() { os.Exit(Main()) },
+		// signal-probe is labs' signal handling around a slow cleanup: the
+		// first signal cancels, then the cleanup takes 30 s unless a second
+		// signal quits at once.
+		"signal-probe": func() {
+			ctx, sig, restore := withSignals(context.Background())
+			defer restore()
+			fmt.Println("ready")
+			<-ctx.Done()
+			fmt.Printf("cancelled by %v; cleaning up\n", sig())
+			time.Sleep(30 * time.Second)
+			os.Exit(0)
+		},
 	})
 }
 
