@@ -330,6 +330,34 @@ func (r *Runner) loadImages(ctx context.Context) error {
 // laptop gets its memory back, and `labs start` resumes the same cluster,
 // lab and step.
 func (r *Runner) Stop(ctx context.Context) error {
+	return r.withNodes(ctx, func(nodes []docker.Container) error {
+		running := 0
+		for _, n := range nodes {
+			if n.Running() {
+				running++
+			}
+		}
+		switch {
+		case len(nodes) == 0:
+			r.Display.Done(fmt.Sprintf("no cluster %s: nothing to stop", r.Cluster.Name()))
+			return nil
+		case running == 0:
+			r.Display.Done(fmt.Sprintf("cluster %s is already stopped; `labs start LAB` resumes it", r.Cluster.Name()))
+			return nil
+		}
+		start := time.Now()
+		r.Display.Status(fmt.Sprintf("stopping cluster %s (%d node containers)", r.Cluster.Name(), running))
+		if err := r.Cluster.StopNodes(ctx, 10*time.Second); err != nil {
+			return fmt.Errorf("stopping cluster %s: %w", r.Cluster.Name(), err)
+		}
+		r.Display.Done(fmt.Sprintf("cluster %s stopped in %.1fs; your labs and progress are kept: `labs start LAB` resumes where you were", r.Cluster.Name(), time.Since(start).Seconds()))
+		return nil
+	})
+}
+
+// withNodes runs fn under the cluster lock, Docker checked, with the
+// cluster's node containers as they are.
+func (r *Runner) withNodes(ctx context.Context, fn func([]docker.Container) error) error {
 	release, err := r.lockCluster(ctx)
 	if err != nil {
 		return err
@@ -342,52 +370,22 @@ func (r *Runner) Stop(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	running := 0
-	for _, n := range nodes {
-		if n.Running() {
-			running++
-		}
-	}
-	switch {
-	case len(nodes) == 0:
-		r.Display.Done(fmt.Sprintf("no cluster %s: nothing to stop", r.Cluster.Name()))
-		return nil
-	case running == 0:
-		r.Display.Done(fmt.Sprintf("cluster %s is already stopped; `labs start LAB` resumes it", r.Cluster.Name()))
-		return nil
-	}
-	start := time.Now()
-	r.Display.Status(fmt.Sprintf("stopping cluster %s (%d node containers)", r.Cluster.Name(), running))
-	if err := r.Cluster.StopNodes(ctx, 10*time.Second); err != nil {
-		return fmt.Errorf("stopping cluster %s: %w", r.Cluster.Name(), err)
-	}
-	r.Display.Done(fmt.Sprintf("cluster %s stopped in %.1fs; your labs and progress are kept: `labs start LAB` resumes where you were", r.Cluster.Name(), time.Since(start).Seconds()))
-	return nil
+	return fn(nodes)
 }
 
 // Down deletes the cluster and its kubeconfig. Progress files stay, so a
 // later start resumes each lab where it was.
 func (r *Runner) Down(ctx context.Context) error {
-	release, err := r.lockCluster(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	if err := r.Docker.Preflight(ctx); err != nil {
-		return err
-	}
-	nodes, err := r.Cluster.Nodes(ctx)
-	if err != nil {
-		return err
-	}
-	if len(nodes) == 0 {
-		r.Display.Done(fmt.Sprintf("no cluster %s: nothing to delete", r.Cluster.Name()))
-		return r.Cluster.Delete() // still removes a stale kubeconfig
-	}
-	r.Display.Status(fmt.Sprintf("deleting cluster %s", r.Cluster.Name()))
-	if err := r.Cluster.Delete(); err != nil {
-		return err
-	}
-	r.Display.Done(fmt.Sprintf("cluster %s deleted", r.Cluster.Name()))
-	return nil
+	return r.withNodes(ctx, func(nodes []docker.Container) error {
+		if len(nodes) == 0 {
+			r.Display.Done(fmt.Sprintf("no cluster %s: nothing to delete", r.Cluster.Name()))
+			return r.Cluster.Delete() // still removes a stale kubeconfig
+		}
+		r.Display.Status(fmt.Sprintf("deleting cluster %s", r.Cluster.Name()))
+		if err := r.Cluster.Delete(); err != nil {
+			return err
+		}
+		r.Display.Done(fmt.Sprintf("cluster %s deleted", r.Cluster.Name()))
+		return nil
+	})
 }
