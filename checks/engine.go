@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -150,7 +151,8 @@ func (e *Engine) syncDeadline(specs []Spec, compiled []Check, opts Options) time
 	if d == 0 {
 		d = 10 * time.Second
 	}
-	return d
+	// A slow first list (a cluster just resumed) is not a dead one.
+	return max(d, 3*time.Second)
 }
 
 func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Duration, opts Options) Result {
@@ -227,10 +229,18 @@ func (e *Engine) watch(ctx context.Context, syncWithin time.Duration) (*watcher,
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("%w: reading %v in namespace %s took over %s", ErrNotSynced, typ, e.Namespace, syncWithin)
+			return nil, fmt.Errorf("%w: reading the %ss of namespace %s took over %s", ErrNotSynced, kindOf(typ), e.Namespace, syncWithin)
 		}
 	}
 	return w, nil
+}
+
+// kindOf names an informer's object type as a learner knows it (Pod).
+func kindOf(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
 }
 
 func (w *watcher) broadcast() {

@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +45,7 @@ type Spec struct {
 func (s *Spec) UnmarshalJSON(b []byte) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
-		return errors.New("a check is a map with a type and its fields")
+		return errors.New("a check is a map with a type and its fields (type: ...)")
 	}
 	take := func(key string, dst any) error {
 		raw, ok := m[key]
@@ -52,7 +54,12 @@ func (s *Spec) UnmarshalJSON(b []byte) error {
 		}
 		delete(m, key)
 		if err := json.Unmarshal(raw, dst); err != nil {
-			return fmt.Errorf("field %q: %w", key, err)
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				te.Field = key
+				return te
+			}
+			return fmt.Errorf("field %q: %s", key, jsonProblem(err))
 		}
 		return nil
 	}
@@ -117,12 +124,22 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 // ParseSpecs decodes a check block. Errors name the entry (1-based) so the
 // content parser can point at the line.
 func ParseSpecs(src []byte) ([]Spec, error) {
-	var specs []Spec
-	if err := yaml.UnmarshalStrict(src, &specs); err != nil {
-		return nil, fmt.Errorf("check block is not a YAML list of checks: %w", err)
+	js, err := yaml.YAMLToJSONStrict(src)
+	if err != nil {
+		return nil, fmt.Errorf("check block is not valid YAML: %w", err)
 	}
-	if len(specs) == 0 {
+	var entries []json.RawMessage
+	if err := json.Unmarshal(js, &entries); err != nil || bytes.Equal(bytes.TrimSpace(js), []byte("null")) && len(bytes.TrimSpace(src)) > 0 {
+		return nil, fmt.Errorf("check block is not a YAML list of checks (each entry starts with \"- type: ...\")")
+	}
+	if len(entries) == 0 {
 		return nil, fmt.Errorf("check block is empty: list at least one check")
+	}
+	specs := make([]Spec, len(entries))
+	for i, e := range entries {
+		if err := json.Unmarshal(e, &specs[i]); err != nil {
+			return nil, fmt.Errorf("check %d: %s", i+1, jsonProblem(err))
+		}
 	}
 	active := 0
 	for i, s := range specs {
@@ -220,17 +237,54 @@ func typed[P any](build func(p P, timeout time.Duration) (Check, error)) func([]
 	return func(raw []byte, timeout time.Duration) (Check, error) {
 		var p P
 		if len(raw) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&p); err != nil {
-				if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-					return nil, fmt.Errorf("unknown field %s (this type takes: %s)", f, strings.Join(fieldNames(p), ", "))
+			// Keys must match exactly: encoding/json alone would take
+			// "Count" for count, silently.
+			var keys map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &keys); err != nil {
+				return nil, errors.New(jsonProblem(err))
+			}
+			known := fieldNames(p)
+			var unknown []string
+			for k := range keys {
+				if !slices.Contains(known, k) {
+					unknown = append(unknown, strconv.Quote(k))
 				}
-				return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "json: "))
+			}
+			if len(unknown) > 0 {
+				sort.Strings(unknown)
+				what := "field"
+				if len(unknown) > 1 {
+					what = "fields"
+				}
+				return nil, fmt.Errorf("unknown %s %s (this type takes: %s)", what, strings.Join(unknown, ", "), strings.Join(known, ", "))
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return nil, errors.New(jsonProblem(err))
 			}
 		}
 		return build(p, timeout)
 	}
+}
+
+// jsonProblem says what is wrong with a value in an author's words, not in
+// Go's ("cannot unmarshal number 1.5 into Go struct field ...").
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		want := map[reflect.Kind]string{
+			reflect.Int: "a whole number", reflect.Int32: "a whole number", reflect.Int64: "a whole number",
+			reflect.Float64: "a number", reflect.String: "text", reflect.Bool: "true or false",
+			reflect.Map: "a map", reflect.Struct: "a map", reflect.Slice: "a list",
+		}[te.Type.Kind()]
+		if want == "" {
+			want = te.Type.String()
+		}
+		if te.Field == "" {
+			return fmt.Sprintf("want %s, not %s", want, te.Value)
+		}
+		return fmt.Sprintf("field %q must be %s, not %s", te.Field, want, te.Value)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // fieldNames are the JSON names of a parameter struct's fields, plus the

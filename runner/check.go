@@ -75,7 +75,9 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 		return err
 	}
 	wait := checks.Bound(step.Checks, opts.Timeout)
-	if err := r.reachable(ctx, c, min(wait, 10*time.Second)); err != nil {
+	// A short --timeout bounds the wait for the cluster's state, but an API
+	// server gets a few seconds to answer at all before it is called dead.
+	if err := r.reachable(ctx, c, min(max(wait, 3*time.Second), 10*time.Second)); err != nil {
 		return err
 	}
 	passed := map[int]bool{}

@@ -48,8 +48,7 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 		return nil, err
 	}
 	exists := len(nodes) > 0
-	var restarted map[string]bool
-	resumeStart := time.Now()
+	var restarted map[string]time.Time
 	if exists {
 		if restarted, err = r.resume(ctx, nodes); err != nil {
 			return nil, err
@@ -87,7 +86,7 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 	loaded := make(chan error, 1)
 	go func() { loaded <- r.loadImages(ctx) }()
 	if len(restarted) > 0 {
-		if err := r.waitSystemPods(ctx, c, restarted, resumeStart, 3*time.Minute); err != nil {
+		if err := r.waitSystemPods(ctx, c, restarted, 3*time.Minute); err != nil {
 			<-loaded
 			return nil, err
 		}
@@ -101,18 +100,18 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 
 // resume starts (or unpauses) the node containers of an existing cluster
 // that are not running and refreshes its kubeconfig. It returns the nodes it
-// started afresh, whose pods all restart.
-func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[string]bool, error) {
+// started afresh, whose pods all restart, with when each started.
+func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[string]time.Time, error) {
 	if missing := r.missingNodes(nodes); len(missing) > 0 {
 		return nil, r.errMissingNodes(missing)
 	}
 	var stopped []string
-	restarted := map[string]bool{}
+	restarted := map[string]time.Time{}
 	for _, n := range nodes {
 		if !n.Running() {
 			stopped = append(stopped, n.Name)
 			if n.State != "paused" {
-				restarted[n.Name] = true
+				restarted[n.Name] = time.Time{}
 			}
 		}
 	}
@@ -124,6 +123,15 @@ func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[stri
 			return nil, fmt.Errorf("resuming cluster %s: %w; `labs down` then `labs start LAB` rebuilds it (your progress is kept)", r.Cluster.Name(), err)
 		}
 		r.Display.Done(fmt.Sprintf("started %s", strings.Join(stopped, ", ")))
+		// When each node started, by the engine's clock: the kubelet in it
+		// stamps its containers by the same clock.
+		if now, err := r.Cluster.Nodes(ctx); err == nil {
+			for _, n := range now {
+				if _, ok := restarted[n.Name]; ok {
+					restarted[n.Name] = n.StartedAt
+				}
+			}
+		}
 	}
 	if err := r.Cluster.WriteKubeconfig(); err != nil {
 		return nil, fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start LAB` (your progress is kept)", r.Cluster.Name(), err)
@@ -220,9 +228,9 @@ func shortError(err error) string {
 // resume and are Ready: DNS and the network plugin come back after the
 // nodes. Right after a resume the API server still shows the statuses from
 // before the stop, all Ready, so a pod on a restarted node counts only once
-// its containers started after since.
-func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, restarted map[string]bool, since time.Time, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// its containers started after the node did.
+func (r *Runner) waitSystemPods(parent context.Context, c kubernetes.Interface, restarted map[string]time.Time, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	lw := &cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
@@ -246,7 +254,8 @@ func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, res
 				continue
 			}
 			total++
-			ok := podReady(p) && (!restarted[p.Spec.NodeName] || startedSince(p, since))
+			since, wasRestarted := restarted[p.Spec.NodeName]
+			ok := podReady(p) && (!wasRestarted || startedSince(p, since))
 			if ok {
 				ready++
 			}
@@ -275,11 +284,15 @@ func (r *Runner) waitSystemPods(ctx context.Context, c kubernetes.Interface, res
 	var store cache.Store
 	pre := func(s cache.Store) (bool, error) { store = s; return check(s) }
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, pre, func(watch.Event) (bool, error) { return check(store) })
-	if err != nil {
-		sort.Strings(waiting)
-		return fmt.Errorf("expected the system pods of cluster %s Ready within %s; not Ready: %s; `labs status` shows the nodes, `labs down` then `labs start LAB` rebuilds the cluster", r.Cluster.Name(), timeout, strings.Join(waiting, ", "))
+	switch {
+	case err == nil:
+		return nil
+	case parent.Err() != nil:
+		return parent.Err()
+	case len(waiting) == 0:
+		return fmt.Errorf("the system pods of cluster %s could not be read within %s (%v); `labs status` shows what is wrong", r.Cluster.Name(), timeout, err)
 	}
-	return nil
+	return fmt.Errorf("expected the system pods of cluster %s Ready within %s; not Ready: %s; `labs status` shows the nodes, `labs stop` then `labs start LAB` tries again, `labs down` then `labs start LAB` rebuilds the cluster (your progress is kept)", r.Cluster.Name(), timeout, strings.Join(waiting, ", "))
 }
 
 // replicaSetOf names the ReplicaSet that owns p, "" if none does.
@@ -290,8 +303,9 @@ func replicaSetOf(p *corev1.Pod) string {
 	return ""
 }
 
-// startedSince reports whether every container of p runs since t (with a
-// little slack: the nodes' clock is this machine's, read a moment apart).
+// startedSince reports whether every container of p runs since t (zero:
+// unknown, any running container counts), with a little slack for clocks
+// read a moment apart.
 func startedSince(p *corev1.Pod, t time.Time) bool {
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.State.Running == nil || cs.State.Running.StartedAt.Time.Before(t.Add(-2*time.Second)) {
@@ -333,8 +347,8 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return r.withNodes(ctx, func(nodes []docker.Container) error {
 		running := 0
 		for _, n := range nodes {
-			if n.Running() {
-				running++
+			if n.State != "exited" && n.State != "created" && n.State != "dead" {
+				running++ // paused nodes hold their memory too
 			}
 		}
 		switch {

@@ -14,16 +14,18 @@ import (
 //	[  4.2s] Preparing nodes
 //	[ 31.0s] ✓ cluster labs is ready
 type Display struct {
-	mu    sync.Mutex
-	w     io.Writer
-	style content.Style
-	start time.Time
-	live  bool // a Live line is on screen
+	mu          sync.Mutex
+	w           io.Writer
+	style       content.Style
+	interactive bool
+	start       time.Time
+	live        bool // a Live line is on screen
 }
 
-// NewDisplay writes to w; style adds colour on a terminal.
-func NewDisplay(w io.Writer, style content.Style) *Display {
-	return &Display{w: w, style: style, start: time.Now()}
+// NewDisplay writes to w; style adds colour, interactive (a terminal that
+// can move its cursor, whatever NO_COLOR says) rewrites live lines in place.
+func NewDisplay(w io.Writer, style content.Style, interactive bool) *Display {
+	return &Display{w: w, style: style, interactive: interactive, start: time.Now()}
 }
 
 func (d *Display) line(mark, msg string) {
@@ -45,14 +47,14 @@ func (d *Display) Fail(msg string) { d.line(d.style.Red("✗ "), msg) }
 
 // Interactive reports whether the display draws on a terminal, where a
 // live line can be rewritten in place.
-func (d *Display) Interactive() bool { return d.style.Color }
+func (d *Display) Interactive() bool { return d.interactive }
 
 // Live shows a line that the next Live replaces: rewritten in place on a
 // terminal, one line each when piped.
 func (d *Display) Live(msg string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.style.Color {
+	if d.interactive {
 		fmt.Fprintf(d.w, "\r\x1b[K%s", msg)
 		d.live = true
 		return

@@ -72,28 +72,46 @@ func (r *Runner) diagnose(ctx context.Context) DoctorReport {
 	add := func(d Diagnosis) { rep.Checks = append(rep.Checks, d) }
 	if err := r.Docker.Preflight(ctx); err != nil {
 		add(Diagnosis{Name: "docker", Status: DiagFail, Detail: err.Error(), Fix: "start Docker (Docker Desktop, or `sudo systemctl start docker`) and run `labs doctor` again"})
-		rep.OK = false
 		return rep
 	}
-	facts, err := r.Docker.Facts(ctx)
-	if err != nil {
-		add(Diagnosis{Name: "docker", Status: DiagFail, Detail: err.Error(), Fix: "restart Docker and run `labs doctor` again"})
+	// Each probe gets its own deadline: a wedged engine, the moment a
+	// learner runs doctor, must not hang it.
+	within := func(f func(context.Context) Diagnosis) Diagnosis {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		return f(pctx)
+	}
+	var facts docker.Facts
+	add(within(func(ctx context.Context) Diagnosis {
+		var err error
+		if facts, err = r.Docker.Facts(ctx); err != nil {
+			return Diagnosis{Name: "docker", Status: DiagFail, Detail: err.Error(), Fix: "restart Docker and run `labs doctor` again"}
+		}
+		return Diagnosis{Name: "docker", Status: DiagOK, Detail: fmt.Sprintf("Docker %s (API %s) on %s, %s, at %s", facts.ServerVersion, facts.APIVersion, facts.OS, facts.Arch, facts.Host)}
+	}))
+	if rep.Checks[0].Status == DiagFail {
 		return rep
 	}
-	add(Diagnosis{Name: "docker", Status: DiagOK, Detail: fmt.Sprintf("Docker %s (API %s) on %s, %s, at %s", facts.ServerVersion, facts.APIVersion, facts.OS, facts.Arch, facts.Host)})
 	add(diagnoseResources(facts))
 
 	// A running node sees the kernel and disk the cluster really uses (on
 	// Docker Desktop, the VM's); without one, this machine's.
 	node := r.runningNode(ctx)
-	add(r.diagnoseDisk(ctx, facts, node))
-	add(diagnoseCgroups(facts))
-	add(r.diagnoseInotify(ctx, node))
-	add(r.diagnoseOOM(ctx, node))
-	add(r.diagnoseNodeImage(ctx))
-	add(r.diagnoseCluster(ctx))
+	for _, probe := range []func(context.Context) Diagnosis{
+		func(ctx context.Context) Diagnosis { return r.diagnoseDisk(ctx, facts, node) },
+		func(context.Context) Diagnosis { return diagnoseCgroups(facts) },
+		func(ctx context.Context) Diagnosis { return r.diagnoseInotify(ctx, node) },
+		func(ctx context.Context) Diagnosis { return r.diagnoseOOM(ctx, node) },
+		r.diagnoseNodeImage,
+		r.diagnoseCluster,
+	} {
+		if ctx.Err() != nil {
+			break
+		}
+		add(within(probe))
+	}
 
-	rep.OK = true
+	rep.OK = ctx.Err() == nil
 	for _, d := range rep.Checks {
 		if d.Status == DiagFail {
 			rep.OK = false
@@ -101,6 +119,9 @@ func (r *Runner) diagnose(ctx context.Context) DoctorReport {
 	}
 	return rep
 }
+
+// probeTimeout bounds each of doctor's probes.
+const probeTimeout = 20 * time.Second
 
 func diagnoseResources(f docker.Facts) Diagnosis {
 	d := Diagnosis{Name: "resources", Status: DiagOK, Detail: fmt.Sprintf("Docker may use %d CPUs and %s of memory (3 nodes and a lab need %d CPUs and %s)", f.CPUs, gib(uint64(f.MemoryBytes)), needCPUs, gib(needMemory))}

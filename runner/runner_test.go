@@ -124,7 +124,7 @@ func newTestRunner(t *testing.T, client kubernetes.Interface, docker Docker) (*R
 	cl := &fakeCluster{}
 	r := &Runner{
 		Cluster: cl, Docker: docker, Paths: paths, Catalog: cat, NodeImage: "node:test", Executable: os.Args[0],
-		Out: &out, ErrOut: &errOut, Display: NewDisplay(&errOut, content.Style{}), Nodes: 1,
+		Out: &out, ErrOut: &errOut, Display: NewDisplay(&errOut, content.Style{}, false), Nodes: 1,
 		NewClient: func() (kubernetes.Interface, error) { return client, nil },
 	}
 	return r, cl, &out
@@ -209,8 +209,8 @@ func TestStartStopsWhenDockerIsDown(t *testing.T) {
 func TestLockSerializesCommands(t *testing.T) {
 	dir := t.TempDir()
 	var out1, out2 bytes.Buffer
-	r1 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out1, content.Style{})}
-	r2 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out2, content.Style{})}
+	r1 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out1, content.Style{}, false)}
+	r2 := &Runner{Paths: Paths{StateDir: dir}, Display: NewDisplay(&out2, content.Style{}, false)}
 	release, err := r1.lockCluster(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -104,18 +105,23 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	if err := r.writeKubeconfigFor(r.Paths.Kubeconfig(), lab.Namespace); err != nil {
 		return err
 	}
-	if prog != nil && fresh {
-		r.Display.Status(fmt.Sprintf("namespace %s is new on this cluster, so the objects of your earlier steps are gone: starting %s again from step 1", lab.Namespace, lab.ID))
-		prog = nil
-	}
-	if prog == nil {
+	switch {
+	case prog == nil:
 		if err := r.prepare(ctx, c, lab); err != nil {
 			return err
 		}
 		if prog, err = r.begin(ctx, c, lab); err != nil {
 			return err
 		}
-	} else {
+	case fresh:
+		// A rebuilt cluster (labs down, then start): the progress is the
+		// learner's, the objects are gone. The reference solutions of the
+		// steps before the current one put them back.
+		prog.fit(lab)
+		if prog, err = r.restore(ctx, c, lab, prog); err != nil {
+			return err
+		}
+	default:
 		prog.fit(lab)
 		r.Display.Status(fmt.Sprintf("resuming %s at step %d of %d", lab.ID, prog.Step+1, len(lab.Steps)))
 	}
@@ -130,6 +136,44 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 		fmt.Fprintln(r.Out)
 	}
 	return r.showStep(lab, prog)
+}
+
+// restore rebuilds a lab's namespace on a cluster that lacks it: setup,
+// then the reference solution of every step before the current one. A
+// solution that fails stops the restore there, and that step becomes the
+// current one, so the learner redoes it.
+func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *content.Lab, prog *Progress) (*Progress, error) {
+	r.Display.Status(fmt.Sprintf("namespace %s is not on this cluster (it was rebuilt): restoring %s up to step %d (%d of %d steps done)", lab.Namespace, lab.ID, prog.Step+1, prog.DoneCount(), len(lab.Steps)))
+	if err := r.prepare(ctx, c, lab); err != nil {
+		return nil, err
+	}
+	env, err := r.newScriptEnv(lab.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	defer env.Close()
+	at := prog.Step
+	for i := 0; i < prog.Step; i++ {
+		r.Display.Status(fmt.Sprintf("restoring step %d: %s (its reference solution)", i+1, lab.Steps[i].Title))
+		if err := env.run(ctx, lab.Steps[i].Solve, io.Discard, solveTimeout); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			r.Display.Fail(fmt.Sprintf("step %d could not be restored (%v): continue from there", i+1, err))
+			at = i
+			break
+		}
+	}
+	b, err := checks.TakeBaseline(ctx, c, lab.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	prog.Step, prog.Passed, prog.Baseline, prog.Entered = at, nil, b, time.Now().UTC()
+	if err := r.store().Save(ctx, lab.ID, prog); err != nil {
+		return nil, err
+	}
+	r.Display.Done(fmt.Sprintf("%s restored: you are at step %d of %d", lab.ID, at+1, len(lab.Steps)))
+	return prog, nil
 }
 
 // IsLabFile reports whether a lab argument names a file rather than a

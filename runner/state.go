@@ -27,7 +27,7 @@ type Progress struct {
 	// Entered is when the current step became current: a check that began
 	// before a move (next, goto, reset in another terminal) must not change
 	// the step it was not judging.
-	Entered time.Time `json:"entered,omitempty"`
+	Entered time.Time `json:"entered,omitzero"`
 	Updated time.Time `json:"updated"`
 }
 

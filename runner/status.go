@@ -126,19 +126,15 @@ func (r *Runner) clusterStatus(ctx context.Context) StatusReport {
 	byName := map[string]int{}
 	stopped := 0
 	for _, c := range containers {
-		role := "worker"
-		if strings.HasSuffix(c.Name, "-control-plane") {
-			role = "control-plane"
-		}
 		byName[c.Name] = len(rep.Nodes)
-		rep.Nodes = append(rep.Nodes, NodeStatus{Name: c.Name, Role: role, Container: c.State})
+		rep.Nodes = append(rep.Nodes, NodeStatus{Name: c.Name, Role: roleOfName(c.Name), Container: c.State})
 		if !c.Running() {
 			stopped++
 		}
 	}
 	if missing := r.missingNodes(containers); len(missing) > 0 {
 		for _, m := range missing {
-			rep.Nodes = append(rep.Nodes, NodeStatus{Name: m, Role: "worker", Container: "missing"})
+			rep.Nodes = append(rep.Nodes, NodeStatus{Name: m, Role: roleOfName(m), Container: "missing"})
 		}
 		rep.State = StateBroken
 		rep.Error = fmt.Sprintf("node container %s deleted outside labs", strings.Join(missing, ", "))
@@ -175,6 +171,14 @@ func (r *Runner) clusterStatus(ctx context.Context) StatusReport {
 		}
 	}
 	return rep
+}
+
+// roleOfName is a node's role as kind names its containers.
+func roleOfName(name string) string {
+	if strings.HasSuffix(name, "-control-plane") {
+		return "control-plane"
+	}
+	return "worker"
 }
 
 func role(n *corev1.Node) string {

@@ -55,9 +55,9 @@ func Main() int {
 	if s := sig(); s != nil {
 		// Interrupted: a clean stop that still says so, with the shell's
 		// code for that signal (130 for SIGINT, 143 for SIGTERM).
-		if err == nil || errors.Is(err, context.Canceled) {
+		if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, cmdutil.ErrSilent) {
 			fmt.Fprintln(os.Stderr, "labs: interrupted")
-		} else if !errors.Is(err, cmdutil.ErrSilent) {
+		} else {
 			fmt.Fprintln(os.Stderr, "labs:", err)
 		}
 		return 128 + int(s.(syscall.Signal))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -60,9 +61,17 @@ func (f *Factory) ClusterName() string {
 	return runner.DefaultCluster
 }
 
+// clusterName matches the names kind accepts; it also keeps the name from
+// leading its files out of the state dir ("../..").
+var clusterName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
 // Paths are the files of this cluster: its kubeconfig, lock and progress.
 func (f *Factory) Paths() (runner.Paths, error) {
-	return runner.DefaultPaths(f.ClusterName())
+	name := f.ClusterName()
+	if len(name) > 50 || !clusterName.MatchString(name) {
+		return runner.Paths{}, fmt.Errorf("LABS_CLUSTER_NAME %q is not a cluster name: use up to 50 lower-case letters, digits and '-'", name)
+	}
+	return runner.DefaultPaths(name)
 }
 
 // Color reports whether output to w gets ANSI colour: only on a terminal,
@@ -110,7 +119,7 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 	eng := docker.New()
 	outStyle := content.Style{Color: f.Color(f.Streams.Out), Width: 80}
 	errStyle := content.Style{Color: f.Color(f.Streams.ErrOut)}
-	display := runner.NewDisplay(f.Streams.ErrOut, errStyle)
+	display := runner.NewDisplay(f.Streams.ErrOut, errStyle, IsTerminal(f.Streams.ErrOut) && f.Getenv("TERM") != "dumb")
 	cl := kindcluster.New(f.ClusterName(), paths.Kubeconfig(), eng, kindcluster.WithStatus(display.Status))
 	return &runner.Runner{
 		Cluster:    cl,

@@ -84,6 +84,9 @@ type Container struct {
 	Image  string
 	State  string // created, running, paused, restarting, exited, dead
 	Labels map[string]string
+	// StartedAt is when the container last started, by the engine's clock
+	// (on Docker Desktop the VM's, which may differ from this machine's).
+	StartedAt time.Time
 }
 
 // Running reports whether the container's processes run.
@@ -106,7 +109,11 @@ func (e *Engine) ContainersWithLabel(ctx context.Context, key, value string) ([]
 		if len(s.Names) > 0 {
 			name = strings.TrimPrefix(s.Names[0], "/")
 		}
-		out = append(out, Container{ID: s.ID, Name: name, Image: s.Image, State: string(s.State), Labels: s.Labels})
+		c := Container{ID: s.ID, Name: name, Image: s.Image, State: string(s.State), Labels: s.Labels}
+		if ins, err := cli.ContainerInspect(ctx, s.ID); err == nil && ins.State != nil {
+			c.StartedAt, _ = time.Parse(time.RFC3339Nano, ins.State.StartedAt)
+		}
+		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
