@@ -13,13 +13,50 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
 )
 
 const ns = "lab"
 
 func ptr[T any](v T) *T { return &v }
+
+// fakeEngine is an engine over a fake dynamic client holding objs, with a
+// RESTMapper of the built-in kinds.
+func fakeEngine(objs ...runtime.Object) *Engine {
+	return &Engine{Dynamic: dynamicfake.NewSimpleDynamicClient(scheme.Scheme, objs...), Mapper: testrestmapper.TestOnlyStaticRESTMapper(scheme.Scheme), Namespace: ns}
+}
+
+func toUnstructured(t *testing.T, o runtime.Object) *unstructured.Unstructured {
+	t.Helper()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	gvks, _, err := scheme.Scheme.ObjectKinds(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.SetGroupVersionKind(gvks[0])
+	return u
+}
+
+// stateOf is a state holding objs under the resources the built-in types
+// read.
+func stateOf(t *testing.T, objs ...runtime.Object) *State {
+	t.Helper()
+	m := map[Resource][]*unstructured.Unstructured{}
+	for _, o := range objs {
+		u := toUnstructured(t, o)
+		r := Resource{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}
+		m[r] = append(m[r], u)
+	}
+	return NewState(ns, nil, m)
+}
 
 // mustSpec parses one check written as in a lab's check block.
 func mustSpec(t *testing.T, src string) Spec {
@@ -77,7 +114,7 @@ var execProbe = corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"
 
 // baseline3 is three web pods with no restarts, as a step would record them.
 func baseline3() *Baseline {
-	return NewBaseline([]*corev1.Pod{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0)})
+	return NewBaseline([]*corev1.Pod{pod("web-a", "a", 0), pod("web-b", "b", 0), pod("web-c", "c", 0)}, nil)
 }
 
 // Every check type is proven both ways: the wrong state fails with a found
@@ -131,7 +168,7 @@ func TestCheckTypes(t *testing.T) {
 		{
 			name:      "restarted",
 			spec:      mustSpec(t, "{type: restarted, selector: app=web}"),
-			baseline:  NewBaseline([]*corev1.Pod{pod("web-a", "a", 2)}),
+			baseline:  NewBaseline([]*corev1.Pod{pod("web-a", "a", 2)}, nil),
 			wrong:     []runtime.Object{pod("web-a", "a", 2)},
 			wrongSays: "no restart since the step started",
 			right:     []runtime.Object{pod("web-a", "a", 3)},
@@ -184,7 +221,7 @@ func TestCheckTypes(t *testing.T) {
 
 func runOnce(t *testing.T, s Spec, b *Baseline, objs ...runtime.Object) Result {
 	t.Helper()
-	e := &Engine{Client: fake.NewSimpleClientset(objs...), Namespace: ns}
+	e := fakeEngine(objs...)
 	res, err := e.Run(context.Background(), []Spec{s}, Options{Baseline: b})
 	if err != nil {
 		t.Fatal(err)
@@ -195,15 +232,14 @@ func runOnce(t *testing.T, s Spec, b *Baseline, objs ...runtime.Object) Result {
 // A waiting check passes on the event that makes it hold, long before its
 // timeout, and a check that never holds fails at its own timeout.
 func TestEngineWaitsForEvents(t *testing.T) {
-	client := fake.NewSimpleClientset(deployment("web", 3, 1))
-	e := &Engine{Client: client, Namespace: ns}
+	e := fakeEngine(deployment("web", 3, 1))
 	specs := []Spec{
 		mustSpec(t, "{type: deployment-available, name: web, replicas: 3, timeout: 30s}"),
 		mustSpec(t, "{type: pod-count, selector: app=nothing, count: 1, timeout: 300ms}"),
 	}
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		_, err := client.AppsV1().Deployments(ns).UpdateStatus(context.Background(), deployment("web", 3, 3), metav1.UpdateOptions{})
+		_, err := e.Dynamic.Resource(deploymentsGVR()).Namespace(ns).UpdateStatus(context.Background(), toUnstructured(t, deployment("web", 3, 3)), metav1.UpdateOptions{})
 		if err != nil {
 			t.Error(err)
 		}
@@ -227,7 +263,7 @@ func TestEngineWaitsForEvents(t *testing.T) {
 // A check that passed earlier in the step is not judged again, even if the
 // state moved on.
 func TestPassedStaysPassed(t *testing.T) {
-	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
+	e := fakeEngine()
 	res, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: deployment-available, name: web, replicas: 3}")}, Options{Passed: map[int]bool{0: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +274,7 @@ func TestPassedStaysPassed(t *testing.T) {
 }
 
 func TestCancelledRunReportsError(t *testing.T) {
-	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
+	e := fakeEngine()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(time.Second); cancel() }()
 	res, err := e.Run(ctx, []Spec{mustSpec(t, "{type: pod-count, selector: app=x, count: 1, timeout: 1m}")}, Options{Wait: true})
@@ -312,7 +348,7 @@ func TestDeploymentAvailableWantsDesiredCount(t *testing.T) {
 		{"2 desired, 1 available", deployment("web", 2, 1), false},
 		{"2 desired, 2 available", deployment("web", 2, 2), true},
 	} {
-		ok, found := sc.Evaluate(&State{Namespace: ns, Deployments: []*appsv1.Deployment{tc.d}})
+		ok, found := sc.Evaluate(stateOf(t, tc.d))
 		if ok != tc.want {
 			t.Errorf("%s: passed=%v (%s), want %v", tc.name, ok, found, tc.want)
 		}
@@ -338,7 +374,8 @@ func TestSpecRoundTrip(t *testing.T) {
 // `labs check --timeout` shortens waiting, never an active check's action.
 func TestTimeoutOverrideSparesActions(t *testing.T) {
 	p := &fakeProber{stats: LoadStats{Transactions: 1, Successful: 1, AvailabilityPercent: 100}}
-	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns, Prober: p}
+	e := fakeEngine()
+	e.Prober = p
 	specs := []Spec{mustSpec(t, "{type: availability, target: web, min: 100, during: x, timeout: 4m}")}
 	if _, err := e.Run(context.Background(), specs, Options{Wait: true, Timeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -351,11 +388,10 @@ func TestTimeoutOverrideSparesActions(t *testing.T) {
 // When the API server does not answer, the run ends within the checks'
 // timeout with ErrNotSynced instead of waiting forever.
 func TestRunEndsWhenTheClusterDoesNotAnswer(t *testing.T) {
-	client := fake.NewSimpleClientset()
-	client.PrependReactor("list", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+	e := fakeEngine()
+	e.Dynamic.(*dynamicfake.FakeDynamicClient).PrependReactor("list", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
 	})
-	e := &Engine{Client: client, Namespace: ns}
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: pod-count, selector: app=x, count: 1}")}, Options{Wait: true, Timeout: 2 * time.Second})
@@ -383,8 +419,7 @@ func TestCollectEvidence(t *testing.T) {
 	stale := ev.DeepCopy()
 	stale.Name, stale.InvolvedObject.Name = "e2", "db-gone"
 	other := pod("db-a", "z", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"app": "db"} })
-	client := fake.NewSimpleClientset(ev, stale, pod("web-a", "a", 2, oomKilled), other)
-	got, err := CollectEvidence(context.Background(), client, ns, []Concern{{Selector: "app=web"}}, 5)
+	got, err := CollectEvidence(context.Background(), fakeEngine(ev, stale, pod("web-a", "a", 2, oomKilled), other).Dynamic, ns, []Concern{{Selector: "app=web"}}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,8 +444,7 @@ func TestCollectEvidenceForDeployment(t *testing.T) {
 	other := rsEvent.DeepCopy()
 	other.Name, other.InvolvedObject.Name = "e2", "webhook-1"
 	db := pod("db-a", "z", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"app": "db"} })
-	client := fake.NewSimpleClientset(d, rsEvent, other, pod("web-a", "a", 0), db)
-	got, err := CollectEvidence(context.Background(), client, ns, []Concern{ConcernOf(mustSpec(t, "{type: deployment-available, name: web, replicas: 1}"))}, 5)
+	got, err := CollectEvidence(context.Background(), fakeEngine(d, rsEvent, other, pod("web-a", "a", 0), db).Dynamic, ns, []Concern{ConcernOf(mustSpec(t, "{type: deployment-available, name: web, replicas: 1}"))}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +484,8 @@ func TestAvailabilityCheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &fakeProber{stats: tc.stats}
-			e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns, Prober: p}
+			e := fakeEngine()
+	e.Prober = p
 			res, err := e.Run(context.Background(), []Spec{spec}, Options{Wait: true})
 			if err != nil {
 				t.Fatal(err)
@@ -466,7 +501,7 @@ func TestAvailabilityCheck(t *testing.T) {
 }
 
 func TestAvailabilityWithoutProberIsAnError(t *testing.T) {
-	e := &Engine{Client: fake.NewSimpleClientset(), Namespace: ns}
+	e := fakeEngine()
 	res, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: availability, target: web, min: 99.5, during: 'true'}")}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -489,5 +524,37 @@ func TestAvailabilitySpecValidation(t *testing.T) {
 		if _, err := ParseSpecs([]byte(src)); err == nil {
 			t.Errorf("ParseSpecs(%s): want an error", src)
 		}
+	}
+}
+
+// The continuous run emits every change of a verdict: failing first, then
+// passing once the state holds, without being asked again.
+func TestWatchEmitsEachChange(t *testing.T) {
+	e := fakeEngine(deployment("web", 3, 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan []Result, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Watch(ctx, []Spec{mustSpec(t, "{type: deployment-available, name: web, replicas: 3}")}, Options{}, func(rs []Result) { got <- rs })
+	}()
+	first := <-got
+	if first[0].Passed || !strings.Contains(first[0].Found, "1 available") {
+		t.Fatalf("first verdict = %+v", first[0])
+	}
+	if _, err := e.Dynamic.Resource(deploymentsGVR()).Namespace(ns).UpdateStatus(ctx, toUnstructured(t, deployment("web", 3, 3)), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case next := <-got:
+		if !next[0].Passed {
+			t.Errorf("after the update: %+v", next[0])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no verdict after the state changed")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -38,6 +38,8 @@ func (c *deploymentAvailable) Expected() string {
 	return fmt.Sprintf("Deployment %s has %d available replicas", c.name, c.replicas)
 }
 
+func (c *deploymentAvailable) Needs() []Resource { return []Resource{deploymentResource()} }
+
 func (c *deploymentAvailable) Concern() Concern { return Concern{Deployment: c.name} }
 
 func (c *deploymentAvailable) Evaluate(s *State) (bool, string) {

@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -57,17 +57,20 @@ type Options struct {
 // the API server does not answer.
 var ErrNotSynced = errors.New("the API server did not answer in time")
 
-// Engine evaluates checks against one namespace of a live cluster.
+// Engine evaluates checks against a live cluster: the lab's namespace, and
+// whatever else (other namespaces, cluster-scoped kinds, CRDs) a step's
+// checks name, watched through dynamic informers.
 type Engine struct {
-	Client    kubernetes.Interface
+	Dynamic dynamic.Interface
+	// Mapper finds how the cluster serves a kind (discovery).
+	Mapper    meta.RESTMapper
 	Namespace string
 	// Prober runs active checks; nil fails them with an error.
 	Prober Prober
 }
 
-// Run judges the specs concurrently: each check passes the moment an informer
-// event produces a state in which it holds, or fails at its own timeout.
-func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result, error) {
+// compile compiles specs, naming the failing one.
+func compile(specs []Spec) ([]Check, error) {
 	compiled := make([]Check, len(specs))
 	for i, s := range specs {
 		c, err := Compile(s)
@@ -76,15 +79,44 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 		}
 		compiled[i] = c
 	}
+	return compiled, nil
+}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := e.watch(ctx, e.syncDeadline(specs, compiled, opts))
+// needs is the union of what the state checks read.
+func needs(compiled []Check) []Resource {
+	seen := map[Resource]bool{}
+	var out []Resource
+	for _, c := range compiled {
+		sc, ok := c.(StateCheck)
+		if !ok {
+			continue
+		}
+		for _, r := range sc.Needs() {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// Run judges the specs concurrently, once: each check passes the moment an
+// informer event produces a state in which it holds, or fails at its own
+// timeout (`labs check`, `labs test`).
+func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result, error) {
+	compiled, err := compile(specs)
 	if err != nil {
 		return nil, err
 	}
-	defer w.factory.Shutdown()
-	defer cancel() // Shutdown waits for informers, which stop on ctx.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := e.watch(ctx, needs(compiled), e.syncDeadline(specs, compiled, opts))
+	if err != nil {
+		return nil, err
+	}
+	defer w.shutdown()
+	defer cancel() // shutdown waits for informers, which stop on ctx.
 
 	results := make([]Result, len(specs))
 	var wg sync.WaitGroup
@@ -95,9 +127,9 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 			continue
 		}
 		wg.Add(1)
-		go func(i int, c Check, timeout time.Duration) {
+		go func() {
 			defer wg.Done()
-			r := e.judge(ctx, w, c, timeout, opts)
+			r := e.judge(ctx, w, c, e.waitTimeout(specs[i], opts), opts)
 			r.Index = i
 			results[i] = r
 			if opts.OnResult != nil {
@@ -105,10 +137,67 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 				opts.OnResult(r)
 				mu.Unlock()
 			}
-		}(i, c, e.waitTimeout(specs[i], opts))
+		}()
 	}
 	wg.Wait()
 	return results, nil
+}
+
+// Watch evaluates the state checks of specs on every change of what they
+// read, until ctx ends, and calls emit with every check's current verdict
+// each time one of them changes (a live view). Active checks are not run:
+// they act on the cluster.
+func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit func([]Result)) error {
+	compiled, err := compile(specs)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := e.watch(ctx, needs(compiled), e.syncDeadline(specs, compiled, Options{Wait: true}))
+	if err != nil {
+		return err
+	}
+	defer w.shutdown()
+	defer cancel()
+	var last []Result
+	for {
+		changed := w.changed()
+		st := w.snapshot(e.Namespace, opts.Baseline)
+		now := make([]Result, len(compiled))
+		for i, c := range compiled {
+			now[i] = Result{Index: i, Expected: c.Expected()}
+			switch sc, ok := c.(StateCheck); {
+			case opts.Passed[i]:
+				now[i].Passed, now[i].Found = true, "passed earlier in this step"
+			case ok:
+				now[i].Passed, now[i].Found = sc.Evaluate(st)
+			default:
+				now[i].Found = "measured only by `labs check`"
+			}
+		}
+		if !sameVerdicts(last, now) {
+			emit(now)
+			last = now
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func sameVerdicts(a, b []Result) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Passed != b[i].Passed || a[i].Found != b[i].Found {
+			return false
+		}
+	}
+	return true
 }
 
 // Bound is how long a run of specs may take: each state check's wait (the
@@ -191,56 +280,98 @@ func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Du
 	}
 }
 
-// watcher keeps informer caches of the namespace and wakes every waiting
-// check on each change.
+// watcher keeps informer caches of what the checks need and wakes every
+// waiting check on each change.
 type watcher struct {
-	factory informers.SharedInformerFactory
-	pods    func() ([]*corev1.Pod, error)
-	deps    func() ([]*appsv1.Deployment, error)
+	factories []dynamicinformer.DynamicSharedInformerFactory
+	listers   map[Resource]func() []*unstructured.Unstructured
 
 	mu   sync.Mutex
 	wake chan struct{}
 }
 
-func (e *Engine) watch(ctx context.Context, syncWithin time.Duration) (*watcher, error) {
-	f := informers.NewSharedInformerFactoryWithOptions(e.Client, 0, informers.WithNamespace(e.Namespace))
-	w := &watcher{factory: f, wake: make(chan struct{})}
-	pods := f.Core().V1().Pods()
-	deps := f.Apps().V1().Deployments()
+// watch starts an informer for each resource needed (one per kind and
+// namespace) and waits, at most syncWithin, for their first lists.
+func (e *Engine) watch(ctx context.Context, need []Resource, syncWithin time.Duration) (*watcher, error) {
+	w := &watcher{listers: map[Resource]func() []*unstructured.Unstructured{}, wake: make(chan struct{})}
+	byNamespace := map[string]dynamicinformer.DynamicSharedInformerFactory{}
+	handled := map[string]bool{}
 	h := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.broadcast() },
 		UpdateFunc: func(any, any) { w.broadcast() },
 		DeleteFunc: func(any) { w.broadcast() },
 	}
-	for _, inf := range []cache.SharedIndexInformer{pods.Informer(), deps.Informer()} {
-		if _, err := inf.AddEventHandler(h); err != nil {
-			return nil, fmt.Errorf("watching namespace %s: %w", e.Namespace, err)
+	for _, r := range need {
+		res, err := resolve(e.Mapper, r)
+		if err != nil {
+			return nil, err
+		}
+		ns := ""
+		if res.namespaced {
+			ns = r.Namespace
+			if ns == "" {
+				ns = e.Namespace
+			}
+		}
+		f, ok := byNamespace[ns]
+		if !ok {
+			f = dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.Dynamic, 0, ns, nil)
+			byNamespace[ns] = f
+			w.factories = append(w.factories, f)
+		}
+		inf := f.ForResource(res.gvr)
+		if key := ns + "/" + res.gvr.String(); !handled[key] {
+			handled[key] = true
+			if _, err := inf.Informer().AddEventHandler(h); err != nil {
+				return nil, fmt.Errorf("watching %s: %w", r, err)
+			}
+		}
+		lister := inf.Lister()
+		w.listers[r] = func() []*unstructured.Unstructured {
+			var objs []runtime.Object
+			if ns == "" {
+				objs, _ = lister.List(labels.Everything())
+			} else {
+				objs, _ = lister.ByNamespace(ns).List(labels.Everything())
+			}
+			out := make([]*unstructured.Unstructured, 0, len(objs))
+			for _, o := range objs {
+				if u, ok := o.(*unstructured.Unstructured); ok {
+					out = append(out, u)
+				}
+			}
+			return out
 		}
 	}
-	w.pods = func() ([]*corev1.Pod, error) { return pods.Lister().Pods(e.Namespace).List(labels.Everything()) }
-	w.deps = func() ([]*appsv1.Deployment, error) {
-		return deps.Lister().Deployments(e.Namespace).List(labels.Everything())
+	for _, f := range w.factories {
+		f.Start(ctx.Done())
 	}
-	f.Start(ctx.Done())
 	syncCtx, cancel := context.WithTimeout(ctx, syncWithin)
 	defer cancel()
-	for typ, ok := range f.WaitForCacheSync(syncCtx.Done()) {
-		if !ok {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+	for _, f := range w.factories {
+		for gvr, ok := range f.WaitForCacheSync(syncCtx.Done()) {
+			if !ok {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, fmt.Errorf("%w: reading the %s took over %s", ErrNotSynced, gvrName(gvr), syncWithin)
 			}
-			return nil, fmt.Errorf("%w: reading the %ss of namespace %s took over %s", ErrNotSynced, kindOf(typ), e.Namespace, syncWithin)
 		}
 	}
 	return w, nil
 }
 
-// kindOf names an informer's object type as a learner knows it (Pod).
-func kindOf(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+func gvrName(gvr schema.GroupVersionResource) string {
+	if gvr.Group == "" {
+		return gvr.Resource
 	}
-	return t.Name()
+	return gvr.Resource + "." + gvr.Group
+}
+
+func (w *watcher) shutdown() {
+	for _, f := range w.factories {
+		f.Shutdown()
+	}
 }
 
 func (w *watcher) broadcast() {
@@ -258,7 +389,9 @@ func (w *watcher) changed() <-chan struct{} {
 }
 
 func (w *watcher) snapshot(ns string, b *Baseline) *State {
-	pods, _ := w.pods()
-	deps, _ := w.deps()
-	return &State{Namespace: ns, Pods: pods, Deployments: deps, Baseline: b}
+	objs := make(map[Resource][]*unstructured.Unstructured, len(w.listers))
+	for r, list := range w.listers {
+		objs[r] = list()
+	}
+	return NewState(ns, b, objs)
 }

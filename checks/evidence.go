@@ -7,30 +7,46 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
-// TakeBaseline records the namespace's pods as they are now.
-func TakeBaseline(ctx context.Context, c kubernetes.Interface, ns string) (*Baseline, error) {
-	pods, err := listPods(ctx, c, ns)
-	if err != nil {
-		return nil, fmt.Errorf("recording baseline of namespace %s: %w", ns, err)
-	}
-	return NewBaseline(pods), nil
-}
+// Core kinds read outside informers: no discovery needed for them.
+func podsGVR() schema.GroupVersionResource        { return schema.GroupVersionResource{Version: "v1", Resource: "pods"} }
+func eventsGVR() schema.GroupVersionResource      { return schema.GroupVersionResource{Version: "v1", Resource: "events"} }
+func deploymentsGVR() schema.GroupVersionResource { return schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"} }
 
-func listPods(ctx context.Context, c kubernetes.Interface, ns string) ([]*corev1.Pod, error) {
-	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+// list reads every object of gvr in ns, within 30 s (the dynamic client
+// has no overall timeout of its own: it also watches).
+func list(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, ns string, opts metav1.ListOptions) ([]*unstructured.Unstructured, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	l, err := dyn.Resource(gvr).Namespace(ns).List(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	pods := make([]*corev1.Pod, len(list.Items))
-	for i := range list.Items {
-		pods[i] = &list.Items[i]
+	out := make([]*unstructured.Unstructured, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
 	}
-	return pods, nil
+	return out, nil
+}
+
+// TakeBaseline records the namespace's pods and events as they are now.
+func TakeBaseline(ctx context.Context, dyn dynamic.Interface, ns string) (*Baseline, error) {
+	pods, err := list(ctx, dyn, podsGVR(), ns, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("recording baseline of namespace %s: %w", ns, err)
+	}
+	events, err := list(ctx, dyn, eventsGVR(), ns, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("recording baseline of namespace %s: %w", ns, err)
+	}
+	return NewBaseline(asTyped[corev1.Pod](pods), asTyped[corev1.Event](events)), nil
 }
 
 // Evidence is what a teacher looks at when a check fails.
@@ -59,13 +75,15 @@ func ConcernOf(s Spec) Concern {
 // CollectEvidence gathers the state of the pods the failing checks concern
 // and the recent Warning events about them or their Deployments (the whole
 // namespace when concerns is empty).
-func CollectEvidence(ctx context.Context, c kubernetes.Interface, ns string, concerns []Concern, maxEvents int) (Evidence, error) {
+func CollectEvidence(ctx context.Context, dyn dynamic.Interface, ns string, concerns []Concern, maxEvents int) (Evidence, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	var ev Evidence
-	pods, err := listPods(ctx, c, ns)
+	pods, err := list(ctx, dyn, podsGVR(), ns, metav1.ListOptions{})
 	if err != nil {
 		return ev, fmt.Errorf("listing pods in %s: %w", ns, err)
 	}
-	st := &State{Namespace: ns, Pods: pods}
+	st := NewState(ns, nil, map[Resource][]*unstructured.Unstructured{podResource(): pods})
 	all := len(concerns) == 0
 	var selectors, owners []string
 	for _, cn := range concerns {
@@ -76,9 +94,12 @@ func CollectEvidence(ctx context.Context, c kubernetes.Interface, ns string, con
 			continue
 		}
 		owners = append(owners, cn.Deployment)
-		d, err := c.AppsV1().Deployments(ns).Get(ctx, cn.Deployment, metav1.GetOptions{})
-		if err == nil && d.Spec.Selector != nil {
-			selectors = append(selectors, metav1.FormatLabelSelector(d.Spec.Selector))
+		u, err := dyn.Resource(deploymentsGVR()).Namespace(ns).Get(ctx, cn.Deployment, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		if ds := asTyped[appsv1.Deployment]([]*unstructured.Unstructured{u}); len(ds) == 1 && ds[0].Spec.Selector != nil {
+			selectors = append(selectors, metav1.FormatLabelSelector(ds[0].Spec.Selector))
 		}
 	}
 	if all {
@@ -93,12 +114,15 @@ func CollectEvidence(ctx context.Context, c kubernetes.Interface, ns string, con
 			}
 		}
 	}
-	events, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
+	raw, err := list(ctx, dyn, eventsGVR(), ns, metav1.ListOptions{FieldSelector: "type=Warning"})
 	if err != nil {
 		return ev, fmt.Errorf("listing events in %s: %w", ns, err)
 	}
-	var items []corev1.Event
-	for _, e := range events.Items {
+	var items []*corev1.Event
+	for _, e := range asTyped[corev1.Event](raw) {
+		if e.Type != corev1.EventTypeWarning {
+			continue // a fake client does not filter by field
+		}
 		if all || about[e.InvolvedObject.Name] || ownedBy(e.InvolvedObject.Name, owners) {
 			items = append(items, e)
 		}
@@ -147,7 +171,7 @@ func describePod(p *corev1.Pod) string {
 	return fmt.Sprintf("%s: %s, ready %d/%d, restarts %d, node %s%s", p.Name, PodPhase(p), ready, len(p.Spec.Containers), restarts, node, last)
 }
 
-func eventTime(e corev1.Event) time.Time {
+func eventTime(e *corev1.Event) time.Time {
 	switch {
 	case !e.LastTimestamp.IsZero():
 		return e.LastTimestamp.Time

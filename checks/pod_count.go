@@ -39,6 +39,8 @@ func (c *podCount) Expected() string {
 	return fmt.Sprintf("%d running pods match %s", c.count, c.selector)
 }
 
+func (c *podCount) Needs() []Resource { return []Resource{podResource()} }
+
 func (c *podCount) Concern() Concern { return Concern{Selector: c.selector} }
 
 func (c *podCount) Evaluate(s *State) (bool, string) {

@@ -35,6 +35,8 @@ func (c *podReplaced) Expected() string {
 	return fmt.Sprintf("a pod matching %s was replaced by a new one (new UID) since the step started", c.selector)
 }
 
+func (c *podReplaced) Needs() []Resource { return []Resource{podResource()} }
+
 func (c *podReplaced) Concern() Concern { return Concern{Selector: c.selector} }
 
 func (c *podReplaced) Evaluate(s *State) (bool, string) {

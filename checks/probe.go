@@ -66,6 +66,8 @@ func (c *probe) Expected() string {
 	return fmt.Sprintf("pods matching %s configure %s", c.selector, what)
 }
 
+func (c *probe) Needs() []Resource { return []Resource{deploymentResource(), podResource()} }
+
 func (c *probe) Concern() Concern { return Concern{Deployment: c.name, Selector: c.selector} }
 
 func (c *probe) Evaluate(s *State) (bool, string) {

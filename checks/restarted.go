@@ -40,6 +40,8 @@ func (c *restarted) Expected() string {
 	return fmt.Sprintf("%s in a pod matching %s restarted since the step started", what, c.selector)
 }
 
+func (c *restarted) Needs() []Resource { return []Resource{podResource()} }
+
 func (c *restarted) Concern() Concern { return Concern{Selector: c.selector} }
 
 func (c *restarted) Evaluate(s *State) (bool, string) {

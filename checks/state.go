@@ -5,16 +5,59 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// State is what a check sees: the lab namespace's objects at one moment, and
-// the baseline recorded when the step started.
+// State is what a check sees: the objects of the kinds the step's checks
+// need, at one moment, and the baseline recorded when the step started.
 type State struct {
-	Namespace   string
-	Pods        []*corev1.Pod
-	Deployments []*appsv1.Deployment
-	Baseline    *Baseline
+	Namespace string
+	Baseline  *Baseline
+	objects   map[Resource][]*unstructured.Unstructured
+
+	// typed views, converted on first use
+	pods []*corev1.Pod
+	deps []*appsv1.Deployment
+}
+
+// NewState is a state made of the given objects, by the Resource that
+// selected them.
+func NewState(ns string, b *Baseline, objects map[Resource][]*unstructured.Unstructured) *State {
+	return &State{Namespace: ns, Baseline: b, objects: objects}
+}
+
+// Objects are the objects of r (empty when no check of the step needs r).
+func (s *State) Objects(r Resource) []*unstructured.Unstructured { return s.objects[r] }
+
+// Pods are the lab namespace's pods, sorted by name.
+func (s *State) Pods() []*corev1.Pod {
+	if s.pods == nil {
+		s.pods = asTyped[corev1.Pod](s.Objects(podResource()))
+	}
+	return s.pods
+}
+
+// Deployments are the lab namespace's Deployments, sorted by name.
+func (s *State) Deployments() []*appsv1.Deployment {
+	if s.deps == nil {
+		s.deps = asTyped[appsv1.Deployment](s.Objects(deploymentResource()))
+	}
+	return s.deps
+}
+
+// asTyped converts objects to their Go type; one that does not convert (a
+// newer field the library does not know) is left out.
+func asTyped[T any](objs []*unstructured.Unstructured) []*T {
+	out := make([]*T, 0, len(objs))
+	for _, o := range objs {
+		var t T
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &t) == nil {
+			out = append(out, &t)
+		}
+	}
+	return out
 }
 
 // PodsMatching returns the live (not terminating, not finished) pods whose
@@ -25,7 +68,7 @@ func (s *State) PodsMatching(selector string) []*corev1.Pod {
 		return nil
 	}
 	var out []*corev1.Pod
-	for _, p := range s.Pods {
+	for _, p := range s.Pods() {
 		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
@@ -59,7 +102,7 @@ func containersOf(pods []*corev1.Pod, name string) []podContainer {
 
 // Deployment returns the named Deployment, or nil.
 func (s *State) Deployment(name string) *appsv1.Deployment {
-	for _, d := range s.Deployments {
+	for _, d := range s.Deployments() {
 		if d.Name == name {
 			return d
 		}
@@ -68,9 +111,14 @@ func (s *State) Deployment(name string) *appsv1.Deployment {
 }
 
 // Baseline is what the namespace looked like when a step started, so a check
-// can prove that something changed: a pod replaced, a container restarted.
+// can prove that something changed: a pod replaced, a container restarted,
+// an event that is new.
 type Baseline struct {
 	Pods map[string]PodRecord `json:"pods"` // by pod UID
+	// Events counts the namespace's events by UID: an event is new to the
+	// step when its UID is not here or its count grew (no clocks compared:
+	// a laptop VM's clock may lag).
+	Events map[string]int32 `json:"events,omitempty"`
 }
 
 // PodRecord is one pod at baseline time.
@@ -80,15 +128,18 @@ type PodRecord struct {
 	Restarts map[string]int32  `json:"restarts,omitempty"` // by container name
 }
 
-// NewBaseline records pods as they are now.
-func NewBaseline(pods []*corev1.Pod) *Baseline {
-	b := &Baseline{Pods: map[string]PodRecord{}}
+// NewBaseline records pods and events as they are now.
+func NewBaseline(pods []*corev1.Pod, events []*corev1.Event) *Baseline {
+	b := &Baseline{Pods: map[string]PodRecord{}, Events: map[string]int32{}}
 	for _, p := range pods {
 		r := PodRecord{Name: p.Name, Labels: p.Labels, Restarts: map[string]int32{}}
 		for _, cs := range p.Status.ContainerStatuses {
 			r.Restarts[cs.Name] = cs.RestartCount
 		}
 		b.Pods[string(p.UID)] = r
+	}
+	for _, e := range events {
+		b.Events[string(e.UID)] = max(e.Count, 1)
 	}
 	return b
 }

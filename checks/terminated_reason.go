@@ -43,6 +43,8 @@ func (c *terminatedReason) Expected() string {
 	return fmt.Sprintf("a container in a pod matching %s was terminated with reason %s", c.selector, c.reason)
 }
 
+func (c *terminatedReason) Needs() []Resource { return []Resource{podResource()} }
+
 func (c *terminatedReason) Concern() Concern { return Concern{Selector: c.selector} }
 
 func (c *terminatedReason) Evaluate(s *State) (bool, string) {

@@ -20,9 +20,12 @@ type Check interface {
 	Concern() Concern
 }
 
-// StateCheck judges a snapshot of the namespace.
+// StateCheck judges a snapshot of what it needs.
 type StateCheck interface {
 	Check
+	// Needs names the kinds (and namespaces) the check reads: the engine
+	// watches the union of a step's needs.
+	Needs() []Resource
 	// Evaluate reports whether the state satisfies the check and, either
 	// way, what was found, in words a learner can act on.
 	Evaluate(s *State) (ok bool, found string)

@@ -129,12 +129,12 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	hasNext := prog.Step+1 < len(lab.Steps)
 	var next *checks.Baseline
 	if rep.Passed && hasNext {
-		if next, err = checks.TakeBaseline(ctx, c, lab.Namespace); err != nil {
+		if next, err = checks.TakeBaseline(ctx, eng.Dynamic, lab.Namespace); err != nil {
 			return err
 		}
 	}
 	if !rep.Passed {
-		if ev, err := checks.CollectEvidence(ctx, c, lab.Namespace, failing, 8); err == nil {
+		if ev, err := checks.CollectEvidence(ctx, eng.Dynamic, lab.Namespace, failing, 8); err == nil {
 			rep.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
 		}
 	}

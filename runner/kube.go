@@ -14,7 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -34,16 +40,48 @@ func (r *Runner) streamClient() (kubernetes.Interface, error) {
 	return r.newClient(0)
 }
 
-func (r *Runner) newClient(timeout time.Duration) (kubernetes.Interface, error) {
-	if r.NewClient != nil {
-		return r.NewClient()
+// dynamic is what checks read the cluster with: a dynamic client (no
+// overall timeout: informers watch for minutes) and a RESTMapper that
+// finds any kind the cluster serves, built-in or CRD, through discovery.
+func (r *Runner) dynamic() (dynamic.Interface, meta.RESTMapper, error) {
+	if r.NewDynamic != nil {
+		return r.NewDynamic()
 	}
+	cfg, err := r.restConfig(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	dcfg := rest.CopyConfig(cfg)
+	dcfg.Timeout = 30 * time.Second
+	disc, err := discovery.NewDiscoveryClientForConfig(dcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dyn, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)), nil
+}
+
+func (r *Runner) restConfig(timeout time.Duration) (*rest.Config, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", r.Paths.Kubeconfig())
 	if err != nil {
 		return nil, fmt.Errorf("reading the lab kubeconfig %s: %w (run `labs start LAB` first)", r.Paths.Kubeconfig(), err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.Timeout = timeout
+	return cfg, nil
+}
+
+func (r *Runner) newClient(timeout time.Duration) (kubernetes.Interface, error) {
+	if r.NewClient != nil {
+		return r.NewClient()
+	}
+	cfg, err := r.restConfig(timeout)
+	if err != nil {
+		return nil, err
+	}
 	return kubernetes.NewForConfig(cfg)
 }
 

@@ -195,7 +195,7 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 	sr = StepResult{Step: i + 1, Title: step.Title}
 	defer func() { sr.Seconds = roundSecs(time.Since(start)) }()
 
-	base, err := checks.TakeBaseline(ctx, c, eng.Namespace)
+	base, err := checks.TakeBaseline(ctx, eng.Dynamic, eng.Namespace)
 	if err != nil {
 		sr.Error = err.Error()
 		return sr
@@ -233,7 +233,7 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 				sr.Error = res.Err.Error()
 			}
 		}
-		if ev, err := checks.CollectEvidence(ctx, c, eng.Namespace, concerns, 5); err == nil {
+		if ev, err := checks.CollectEvidence(ctx, eng.Dynamic, eng.Namespace, concerns, 5); err == nil {
 			if len(ev.Pods) > 0 {
 				msgs = append(msgs, "pods: "+strings.Join(ev.Pods, "; "))
 			}

@@ -454,16 +454,20 @@ func (lp *loadPod) cleanup() {
 	_ = lp.c.CoreV1().Pods(lp.ns).Delete(ctx, lp.name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 }
 
-// newEngine is the check engine for namespace ns: its informers and the
-// load pods' result streams use a client without an overall request
-// timeout (a watch or a 4-minute measurement outlives 30 s); c makes the
-// short requests.
+// newEngine is the check engine for namespace ns: its informers (dynamic,
+// for any kind) and the load pods' result streams use clients without an
+// overall request timeout (a watch or a 4-minute measurement outlives
+// 30 s); c makes the short requests.
 func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*checks.Engine, error) {
 	stream, err := r.streamClient()
 	if err != nil {
 		return nil, err
 	}
-	return &checks.Engine{Client: stream, Namespace: ns, Prober: &prober{c: c, stream: stream, ns: ns, env: env, log: r.Display.Status}}, nil
+	dyn, mapper, err := r.dynamic()
+	if err != nil {
+		return nil, err
+	}
+	return &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, ns: ns, env: env, log: r.Display.Status}}, nil
 }
 
 // prober runs active checks for the engine: load from a pod in ns while a

@@ -62,10 +62,8 @@ func TestProgressFileCannotPanic(t *testing.T) {
 			three := int32(3)
 			for _, n := range []*int32{&two, &three} {
 				d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "demo"}, Spec: appsv1.DeploymentSpec{Replicas: n}, Status: appsv1.DeploymentStatus{AvailableReplicas: *n}}
-				_ = client.AppsV1().Deployments("demo").Delete(ctx, "web", metav1.DeleteOptions{})
-				if _, err := client.AppsV1().Deployments("demo").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-					t.Fatal(err)
-				}
+				deleteDeployment(r, "demo", "web")
+				createObject(t, r, d)
 				err := r.Check(ctx, CheckOptions{Timeout: 200 * time.Millisecond})
 				if err != nil && !errors.Is(err, ErrChecksFailed) {
 					t.Fatalf("check: %v\n%s", err, out)
@@ -144,9 +142,7 @@ func TestCheckDoesNotUndoAConcurrentMove(t *testing.T) {
 	// the learner is on step 2 and must stay there, with step 1 not done.
 	two := int32(2)
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "demo"}, Spec: appsv1.DeploymentSpec{Replicas: &two}, Status: appsv1.DeploymentStatus{AvailableReplicas: 2}}
-	if _, err := client.AppsV1().Deployments("demo").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createObject(t, r, d)
 	err := <-done
 	if !errors.Is(err, ErrStepMoved) {
 		t.Fatalf("check = %v, want ErrStepMoved\n%s", err, out)

@@ -10,6 +10,8 @@ import (
 	"io"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/labs-dev/labs/content"
@@ -58,6 +60,9 @@ type Runner struct {
 	// NewClient, if set, replaces the clients built from the kubeconfig
 	// (tests pass a fake clientset).
 	NewClient func() (kubernetes.Interface, error)
+	// NewDynamic, if set, replaces what checks read the cluster with (tests
+	// pass a fake dynamic client and a static RESTMapper).
+	NewDynamic func() (dynamic.Interface, meta.RESTMapper, error)
 	// Host reads facts of the machine labs runs on (`labs doctor`); nil
 	// means the real one.
 	Host Host

@@ -15,8 +15,16 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/labs-dev/labs/content"
 	"github.com/labs-dev/labs/labs"
@@ -127,7 +135,40 @@ func newTestRunner(t *testing.T, client kubernetes.Interface, docker Docker) (*R
 		Out: &out, ErrOut: &errOut, Display: NewDisplay(&errOut, content.Style{}, false), Nodes: 1,
 		NewClient: func() (kubernetes.Interface, error) { return client, nil },
 	}
+	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme)
+	mapper := testrestmapper.TestOnlyStaticRESTMapper(scheme.Scheme)
+	r.NewDynamic = func() (dynamic.Interface, meta.RESTMapper, error) { return dyn, mapper, nil }
 	return r, cl, &out
+}
+
+// createObject creates o where checks read the cluster (the fake dynamic
+// client).
+func createObject(t *testing.T, r *Runner, o runtime.Object) {
+	t.Helper()
+	dyn, mapper, _ := r.NewDynamic()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	gvks, _, err := scheme.Scheme.ObjectKinds(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.SetGroupVersionKind(gvks[0])
+	mapping, err := mapper.RESTMapping(gvks[0].GroupKind(), gvks[0].Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(mapping.Resource).Namespace(u.GetNamespace()).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteObject deletes a Deployment where checks read the cluster.
+func deleteDeployment(r *Runner, ns, name string) {
+	dyn, _, _ := r.NewDynamic()
+	_ = dyn.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}).Namespace(ns).Delete(context.Background(), name, metav1.DeleteOptions{})
 }
 
 func readyNode() *corev1.Node {
@@ -169,9 +210,7 @@ func TestStartCheckAdvance(t *testing.T) {
 
 	two := int32(2)
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "demo"}, Spec: appsv1.DeploymentSpec{Replicas: &two}, Status: appsv1.DeploymentStatus{AvailableReplicas: 2}}
-	if _, err := client.AppsV1().Deployments("demo").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createObject(t, r, d)
 	out.Reset()
 	if err := r.Check(ctx, CheckOptions{}); err != nil {
 		t.Fatalf("Check with the right state = %v\n%s", err, out)

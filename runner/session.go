@@ -164,7 +164,7 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 			break
 		}
 	}
-	b, err := checks.TakeBaseline(ctx, c, lab.Namespace)
+	b, err := r.baseline(ctx, lab.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func IsLabFile(name string) bool { return strings.HasSuffix(name, ".md") }
 
 // begin writes a lab's progress at step 1, replacing whatever was there.
 func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content.Lab) (*Progress, error) {
-	b, err := checks.TakeBaseline(ctx, c, lab.Namespace)
+	b, err := r.baseline(ctx, lab.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +192,15 @@ func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content
 		return nil, err
 	}
 	return prog, nil
+}
+
+// baseline records the namespace as a step starts.
+func (r *Runner) baseline(ctx context.Context, ns string) (*checks.Baseline, error) {
+	dyn, _, err := r.dynamic()
+	if err != nil {
+		return nil, err
+	}
+	return checks.TakeBaseline(ctx, dyn, ns)
 }
 
 // prepare creates the lab namespace and runs the lab's setup.
@@ -306,7 +315,7 @@ func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int) error {
 	if err != nil {
 		return err
 	}
-	b, err := checks.TakeBaseline(ctx, c, lab.Namespace)
+	b, err := r.baseline(ctx, lab.Namespace)
 	if err != nil {
 		return r.explainUnreachable(ctx, c, err)
 	}
