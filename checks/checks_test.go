@@ -10,11 +10,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
@@ -485,7 +485,7 @@ func TestAvailabilityCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &fakeProber{stats: tc.stats}
 			e := fakeEngine()
-	e.Prober = p
+			e.Prober = p
 			res, err := e.Run(context.Background(), []Spec{spec}, Options{Wait: true})
 			if err != nil {
 				t.Fatal(err)

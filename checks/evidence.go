@@ -16,9 +16,15 @@ import (
 )
 
 // Core kinds read outside informers: no discovery needed for them.
-func podsGVR() schema.GroupVersionResource        { return schema.GroupVersionResource{Version: "v1", Resource: "pods"} }
-func eventsGVR() schema.GroupVersionResource      { return schema.GroupVersionResource{Version: "v1", Resource: "events"} }
-func deploymentsGVR() schema.GroupVersionResource { return schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"} }
+func podsGVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+}
+func eventsGVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Version: "v1", Resource: "events"}
+}
+func deploymentsGVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+}
 
 // list reads every object of gvr in ns, within 30 s (the dynamic client
 // has no overall timeout of its own: it also watches).
