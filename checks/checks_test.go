@@ -27,7 +27,17 @@ func ptr[T any](v T) *T { return &v }
 // fakeEngine is an engine over a fake dynamic client holding objs, with a
 // RESTMapper of the built-in kinds.
 func fakeEngine(objs ...runtime.Object) *Engine {
-	return &Engine{Dynamic: dynamicfake.NewSimpleDynamicClient(scheme.Scheme, objs...), Mapper: testrestmapper.TestOnlyStaticRESTMapper(scheme.Scheme), Namespace: ns}
+	return &Engine{Dynamic: dynamicfake.NewSimpleDynamicClient(fakeScheme(), objs...), Mapper: testrestmapper.TestOnlyStaticRESTMapper(scheme.Scheme), Namespace: ns}
+}
+
+// fakeScheme is a private copy of client-go's scheme: fake dynamic clients
+// register list kinds in the scheme they get, and client-go's is shared.
+func fakeScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := scheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
 }
 
 func toUnstructured(t *testing.T, o runtime.Object) *unstructured.Unstructured {

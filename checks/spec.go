@@ -207,6 +207,7 @@ func Types() []Type {
 		terminatedReasonType(),
 		probeType(),
 		availabilityType(),
+		objectType(),
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts
