@@ -61,11 +61,15 @@ func TestObjectCheck(t *testing.T) {
 			right:     []runtime.Object{node("labs-worker", true)},
 		},
 		{
-			name:      "lists element by element",
-			spec:      "{type: object, kind: Deployment, name: web, match: {spec: {template: {spec: {containers: [{image: 'labapp:v2'}]}}}}}",
-			wrong:     []runtime.Object{deployment("web", 1, 1, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web", Image: "labapp:v1"}} })},
+			name: "lists element by element",
+			spec: "{type: object, kind: Deployment, name: web, match: {spec: {template: {spec: {containers: [{image: 'labapp:v2'}]}}}}}",
+			wrong: []runtime.Object{deployment("web", 1, 1, func(d *appsv1.Deployment) {
+				d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web", Image: "labapp:v1"}}
+			})},
 			wrongSays: ".spec.template.spec.containers[0].image is labapp:v1, not labapp:v2",
-			right:     []runtime.Object{deployment("web", 1, 1, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web", Image: "labapp:v2"}} })},
+			right: []runtime.Object{deployment("web", 1, 1, func(d *appsv1.Deployment) {
+				d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "web", Image: "labapp:v2"}}
+			})},
 		},
 		{
 			name:      "count by selector",
