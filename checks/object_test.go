@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 )
@@ -167,6 +168,52 @@ func TestObjectSpecErrors(t *testing.T) {
 	} {
 		if _, err := ParseSpecs([]byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: ParseSpecs = %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func event(uid, reason, kind, name string, count int32) *corev1.Event {
+	return &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "e-" + uid, Namespace: ns, UID: types.UID(uid)},
+		Type:           corev1.EventTypeWarning,
+		Reason:         reason,
+		Message:        "Job has reached the specified backoff limit",
+		InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name},
+		Count:          count,
+	}
+}
+
+// An event counts only when it is new to the step: a new UID, or a count
+// that grew. An old event cannot pass the check.
+func TestEventsCheck(t *testing.T) {
+	s := mustSpec(t, "{type: events, reason: BackoffLimitExceeded, eventType: Warning, kind: Job, namePrefix: fail, message: 'backoff limit'}")
+	base := NewBaseline(nil, []*corev1.Event{event("old", "BackoffLimitExceeded", "Job", "fail-1", 1), event("rep", "BackOff", "Pod", "web-a", 3)})
+	for _, tc := range []struct {
+		name  string
+		objs  []runtime.Object
+		pass  bool
+		found string
+	}{
+		{"only an old event", []runtime.Object{event("old", "BackoffLimitExceeded", "Job", "fail-1", 1)}, false, "only events from before the step started"},
+		{"another reason", []runtime.Object{event("x", "BackOff", "Pod", "web-a", 1)}, false, "no such event; the newest are BackOff Pod/web-a"},
+		{"another object", []runtime.Object{event("y", "BackoffLimitExceeded", "Job", "other", 1)}, false, "no such event"},
+		{"a new event", []runtime.Object{event("new", "BackoffLimitExceeded", "Job", "fail-2", 1)}, true, "Warning BackoffLimitExceeded Job/fail-2"},
+		{"an old event that happened again", []runtime.Object{event("old", "BackoffLimitExceeded", "Job", "fail-1", 2)}, true, "Job/fail-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, s, base, tc.objs...)
+			if r.Passed != tc.pass || !strings.Contains(r.Found, tc.found) {
+				t.Errorf("passed=%v found %q; want passed=%v containing %q", r.Passed, r.Found, tc.pass, tc.found)
+			}
+		})
+	}
+	for _, bad := range []string{
+		"- {type: events, reason: X, message: '('}",
+		"- {type: events, reason: X, eventType: Error}",
+		"- {type: events, eventType: Warning}",
+	} {
+		if _, err := ParseSpecs([]byte(bad)); err == nil {
+			t.Errorf("ParseSpecs(%s): want an error", bad)
 		}
 	}
 }

@@ -208,6 +208,7 @@ func Types() []Type {
 		probeType(),
 		availabilityType(),
 		objectType(),
+		eventsType(),
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts
