@@ -8,13 +8,18 @@ import (
 	"time"
 )
 
-// Prober does what active checks need from the cluster; the runner
-// implements it (a load pod in the lab namespace, the step's action run as a
-// lab script).
+// Prober does what active and probing checks need from the cluster beyond
+// watching it; the runner implements it (a load pod in the lab namespace,
+// the step's action run as a lab script, exec and HTTP through the API
+// server).
 type Prober interface {
 	// Availability sends load to target while action runs, keeps it up for
 	// settle after the action ends, and reports the load's outcome.
 	Availability(ctx context.Context, req AvailabilityRequest) (LoadStats, error)
+	// Exec runs a command in a container, as `kubectl exec` does.
+	Exec(ctx context.Context, req ExecRequest) (ExecResult, error)
+	// HTTP sends a GET through the API server's proxy to a Service or pod.
+	HTTP(ctx context.Context, req HTTPRequest) (HTTPResponse, error)
 }
 
 // AvailabilityRequest is one measured action.

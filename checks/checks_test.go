@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func pod(name, uid string, restarts int32, mutate ...func(*corev1.Pod)) *corev1.
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web"}}},
 		Status: corev1.PodStatus{
 			Phase:             corev1.PodRunning,
-			ContainerStatuses: []corev1.ContainerStatus{{Name: "web", RestartCount: restarts, Ready: true}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "web", RestartCount: restarts, Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}},
 		},
 	}
 	for _, m := range mutate {
@@ -470,11 +471,34 @@ type fakeProber struct {
 	stats LoadStats
 	err   error
 	got   AvailabilityRequest
+
+	mu    sync.Mutex
+	exec  func(ExecRequest) (ExecResult, error)
+	http  func(HTTPRequest) (HTTPResponse, error)
+	execs []ExecRequest
 }
 
 func (f *fakeProber) Availability(ctx context.Context, req AvailabilityRequest) (LoadStats, error) {
 	f.got = req
 	return f.stats, f.err
+}
+
+func (f *fakeProber) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+	f.mu.Lock()
+	f.execs = append(f.execs, req)
+	run := f.exec
+	f.mu.Unlock()
+	if run == nil {
+		return ExecResult{}, errors.New("no exec here")
+	}
+	return run(req)
+}
+
+func (f *fakeProber) HTTP(ctx context.Context, req HTTPRequest) (HTTPResponse, error) {
+	if f.http == nil {
+		return HTTPResponse{}, errors.New("no http here")
+	}
+	return f.http(req)
 }
 
 // The availability arithmetic: seed 004's 70.09% fails a 100% bar, 100%

@@ -82,16 +82,19 @@ func compile(specs []Spec) ([]Check, error) {
 	return compiled, nil
 }
 
-// needs is the union of what the state checks read.
+// needer is a check that reads the cluster's objects.
+type needer interface{ Needs() []Resource }
+
+// needs is the union of what the state and probing checks read.
 func needs(compiled []Check) []Resource {
 	seen := map[Resource]bool{}
 	var out []Resource
 	for _, c := range compiled {
-		sc, ok := c.(StateCheck)
+		n, ok := c.(needer)
 		if !ok {
 			continue
 		}
-		for _, r := range sc.Needs() {
+		for _, r := range n.Needs() {
 			if !seen[r] {
 				seen[r] = true
 				out = append(out, r)
@@ -129,7 +132,7 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := e.judge(ctx, w, c, e.waitTimeout(specs[i], opts), opts)
+			r := e.judge(ctx, w, i, c, e.waitTimeout(specs[i], opts), opts)
 			r.Index = i
 			results[i] = r
 			if opts.OnResult != nil {
@@ -167,13 +170,16 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 		now := make([]Result, len(compiled))
 		for i, c := range compiled {
 			now[i] = Result{Index: i, Expected: c.Expected()}
-			switch sc, ok := c.(StateCheck); {
-			case opts.Passed[i]:
-				now[i].Passed, now[i].Found = true, "passed earlier in this step"
-			case ok:
-				now[i].Passed, now[i].Found = sc.Evaluate(st)
+			switch c := c.(type) {
+			case StateCheck:
+				now[i].Passed, now[i].Found = c.Evaluate(st)
+			case ProbeCheck:
+				now[i].Passed, now[i].Found, now[i].Err = c.Probe(ctx, st, e.Prober, opts.Baseline.captured(i))
 			default:
 				now[i].Found = "measured only by `labs check`"
+			}
+			if opts.Passed[i] {
+				now[i].Passed, now[i].Found = true, "passed earlier in this step"
 			}
 		}
 		if !sameVerdicts(last, now) {
@@ -182,6 +188,7 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 		}
 		select {
 		case <-changed:
+		case <-time.After(reprobe):
 		case <-ctx.Done():
 			return nil
 		}
@@ -244,15 +251,24 @@ func (e *Engine) syncDeadline(specs []Spec, compiled []Check, opts Options) time
 	return max(d, 3*time.Second)
 }
 
-func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Duration, opts Options) Result {
+func (e *Engine) judge(ctx context.Context, w *watcher, i int, c Check, timeout time.Duration, opts Options) Result {
 	start := time.Now()
 	if ac, ok := c.(ActiveCheck); ok {
 		// An active check measures once: its action is the time window.
 		passed, found, err := ac.Measure(ctx, e.Prober)
 		return Result{Expected: c.Expected(), Found: found, Passed: passed && err == nil, Err: err, Elapsed: time.Since(start)}
 	}
-	sc, ok := c.(StateCheck)
-	if !ok {
+	var evaluate func(*State) (bool, string, error)
+	var again <-chan time.Time
+	switch c := c.(type) {
+	case StateCheck:
+		evaluate = func(s *State) (bool, string, error) { ok, found := c.Evaluate(s); return ok, found, nil }
+	case ProbeCheck:
+		evaluate = func(s *State) (bool, string, error) { return c.Probe(ctx, s, e.Prober, opts.Baseline.captured(i)) }
+		t := time.NewTicker(reprobe)
+		defer t.Stop()
+		again = t.C
+	default:
 		return Result{Expected: c.Expected(), Err: fmt.Errorf("check type cannot be evaluated")}
 	}
 	var deadline <-chan time.Time
@@ -263,13 +279,14 @@ func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Du
 	}
 	for {
 		changed := w.changed()
-		ok, found := sc.Evaluate(w.snapshot(e.Namespace, opts.Baseline))
-		r := Result{Expected: c.Expected(), Found: found, Passed: ok, Elapsed: time.Since(start)}
-		if ok || !opts.Wait {
+		ok, found, err := evaluate(w.snapshot(e.Namespace, opts.Baseline))
+		r := Result{Expected: c.Expected(), Found: found, Passed: ok && err == nil, Err: err, Elapsed: time.Since(start)}
+		if ok || err != nil || !opts.Wait {
 			return r
 		}
 		select {
 		case <-changed:
+		case <-again:
 		case <-deadline:
 			r.Elapsed = time.Since(start)
 			return r
@@ -278,6 +295,46 @@ func (e *Engine) judge(ctx context.Context, w *watcher, c Check, timeout time.Du
 			return r
 		}
 	}
+}
+
+// TakeBaseline records the namespace as a step starts: its pods and events,
+// and what the step's capturing checks compare with later.
+func (e *Engine) TakeBaseline(ctx context.Context, specs []Spec) (*Baseline, error) {
+	b, err := TakeBaseline(ctx, e.Dynamic, e.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	compiled, err := compile(specs)
+	if err != nil {
+		return nil, err
+	}
+	var capturers []int
+	for i, c := range compiled {
+		if _, ok := c.(Capturer); ok {
+			capturers = append(capturers, i)
+		}
+	}
+	if len(capturers) == 0 {
+		return b, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := e.watch(ctx, needs(compiled), 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer w.shutdown()
+	defer cancel()
+	st := w.snapshot(e.Namespace, b)
+	b.Captured = map[int]string{}
+	for _, i := range capturers {
+		v, err := compiled[i].(Capturer).Capture(ctx, st, e.Prober)
+		if err != nil {
+			return nil, fmt.Errorf("recording check %d's value at the step's start: %w", i+1, err)
+		}
+		b.Captured[i] = v
+	}
+	return b, nil
 }
 
 // watcher keeps informer caches of what the checks need and wakes every

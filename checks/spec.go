@@ -209,6 +209,8 @@ func Types() []Type {
 		availabilityType(),
 		objectType(),
 		eventsType(),
+		execType(),
+		httpType(),
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts

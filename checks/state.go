@@ -119,6 +119,17 @@ type Baseline struct {
 	// step when its UID is not here or its count grew (no clocks compared:
 	// a laptop VM's clock may lag).
 	Events map[string]int32 `json:"events,omitempty"`
+	// Captured holds, by check index in the step, what capturing checks
+	// recorded when the step started.
+	Captured map[int]string `json:"captured,omitempty"`
+}
+
+// captured is what check i recorded at the step's start ("" if nothing).
+func (b *Baseline) captured(i int) string {
+	if b == nil {
+		return ""
+	}
+	return b.Captured[i]
 }
 
 // PodRecord is one pod at baseline time.

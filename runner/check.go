@@ -129,7 +129,7 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	hasNext := prog.Step+1 < len(lab.Steps)
 	var next *checks.Baseline
 	if rep.Passed && hasNext {
-		if next, err = checks.TakeBaseline(ctx, eng.Dynamic, lab.Namespace); err != nil {
+		if next, err = r.baseline(ctx, lab, prog.Step+1); err != nil {
 			return err
 		}
 	}

@@ -195,7 +195,7 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 	sr = StepResult{Step: i + 1, Title: step.Title}
 	defer func() { sr.Seconds = roundSecs(time.Since(start)) }()
 
-	base, err := checks.TakeBaseline(ctx, eng.Dynamic, eng.Namespace)
+	base, err := eng.TakeBaseline(ctx, step.Checks)
 	if err != nil {
 		sr.Error = err.Error()
 		return sr

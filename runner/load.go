@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
@@ -467,7 +468,13 @@ func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*
 	if err != nil {
 		return nil, err
 	}
-	return &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, ns: ns, env: env, log: r.Display.Status}}, nil
+	var cfg *rest.Config
+	if r.NewClient == nil {
+		if cfg, err = r.restConfig(0); err != nil {
+			return nil, err
+		}
+	}
+	return &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, ns: ns, env: env, log: r.Display.Status}}, nil
 }
 
 // prober runs active checks for the engine: load from a pod in ns while a
@@ -475,6 +482,7 @@ func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*
 type prober struct {
 	c      kubernetes.Interface
 	stream kubernetes.Interface
+	cfg    *rest.Config // exec and HTTP go through it; nil with a fake client
 	ns     string
 	env    *scriptEnv
 	log    func(string)

@@ -164,7 +164,7 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 			break
 		}
 	}
-	b, err := r.baseline(ctx, lab.Namespace)
+	b, err := r.baseline(ctx, lab, at)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func IsLabFile(name string) bool { return strings.HasSuffix(name, ".md") }
 
 // begin writes a lab's progress at step 1, replacing whatever was there.
 func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content.Lab) (*Progress, error) {
-	b, err := r.baseline(ctx, lab.Namespace)
+	b, err := r.baseline(ctx, lab, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -194,13 +194,18 @@ func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content
 	return prog, nil
 }
 
-// baseline records the namespace as a step starts.
-func (r *Runner) baseline(ctx context.Context, ns string) (*checks.Baseline, error) {
-	dyn, _, err := r.dynamic()
+// baseline records the lab's namespace as step i starts, with what the
+// step's checks compare with later.
+func (r *Runner) baseline(ctx context.Context, lab *content.Lab, i int) (*checks.Baseline, error) {
+	c, err := r.client()
 	if err != nil {
 		return nil, err
 	}
-	return checks.TakeBaseline(ctx, dyn, ns)
+	eng, err := r.newEngine(c, lab.Namespace, nil)
+	if err != nil {
+		return nil, err
+	}
+	return eng.TakeBaseline(ctx, lab.Steps[i].Checks)
 }
 
 // prepare creates the lab namespace and runs the lab's setup.
@@ -315,7 +320,7 @@ func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int) error {
 	if err != nil {
 		return err
 	}
-	b, err := r.baseline(ctx, lab.Namespace)
+	b, err := r.baseline(ctx, lab, i)
 	if err != nil {
 		return r.explainUnreachable(ctx, c, err)
 	}

@@ -1,0 +1,150 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type httpParams struct {
+	Service string            `json:"service,omitempty"`
+	Pod     string            `json:"pod,omitempty"`
+	Port    any               `json:"port,omitempty"`
+	Path    string            `json:"path,omitempty"`
+	Status  *int              `json:"status,omitempty"`
+	Header  map[string]string `json:"header,omitempty"`
+	Body    string            `json:"body,omitempty"`
+}
+
+func httpType() Type {
+	return Type{
+		Name:   "http",
+		Fields: "`service` or `pod`, `port` (default: the Service's first), `path` (default `/`), `status` (default 200), `header` (name: exact value), `body` (regex)",
+		Passes: "a GET through the API server's proxy to the Service (or pod) answers with that status, headers and body, e.g. `Server: labapp/v1` after a rollback. Asked again on every change of the pods and every 2 s while waiting",
+		compile: typed(func(p httpParams, _ time.Duration) (Check, error) {
+			if (p.Service == "") == (p.Pod == "") {
+				return nil, fmt.Errorf("set exactly one of %q or %q", "service", "pod")
+			}
+			c := &httpCheck{p: p, status: http.StatusOK, path: "/"}
+			switch port := p.Port.(type) {
+			case nil:
+			case string:
+				c.port = port
+			case float64:
+				if port != float64(int(port)) || port < 1 || port > 65535 {
+					return nil, fmt.Errorf("field %q must be a port number or name", "port")
+				}
+				c.port = strconv.Itoa(int(port))
+			default:
+				return nil, fmt.Errorf("field %q must be a port number or name", "port")
+			}
+			if p.Pod != "" && c.port == "" {
+				return nil, fmt.Errorf("field %q is required with %q", "port", "pod")
+			}
+			if p.Path != "" {
+				if !strings.HasPrefix(p.Path, "/") {
+					return nil, fmt.Errorf("field %q must start with /", "path")
+				}
+				c.path = p.Path
+			}
+			if p.Status != nil {
+				c.status = *p.Status
+			}
+			if p.Body != "" {
+				var err error
+				if c.body, err = regexp.Compile(p.Body); err != nil {
+					return nil, fmt.Errorf("field %q is not a regular expression: %v", "body", err)
+				}
+			}
+			return c, nil
+		}),
+	}
+}
+
+// httpCheck: what a Service or pod answers to a GET.
+type httpCheck struct {
+	p      httpParams
+	port   string
+	path   string
+	status int
+	body   *regexp.Regexp
+}
+
+func (c *httpCheck) Needs() []Resource { return []Resource{podResource()} }
+
+func (c *httpCheck) Concern() Concern { return Concern{} }
+
+func (c *httpCheck) target() string {
+	t := "Service " + c.p.Service
+	if c.p.Pod != "" {
+		t = "pod " + c.p.Pod
+	}
+	if c.port != "" {
+		t += ":" + c.port
+	}
+	return t
+}
+
+func (c *httpCheck) Expected() string {
+	want := []string{fmt.Sprintf("status %d", c.status)}
+	for _, k := range sortedKeys(c.p.Header) {
+		want = append(want, fmt.Sprintf("%s: %s", k, c.p.Header[k]))
+	}
+	if c.body != nil {
+		want = append(want, fmt.Sprintf("a body matching %q", c.p.Body))
+	}
+	return fmt.Sprintf("GET %s on %s answers %s", c.path, c.target(), strings.Join(want, ", "))
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bool, string, error) {
+	if p == nil {
+		return false, "", fmt.Errorf("http checks need a cluster")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	res, err := p.HTTP(ctx, HTTPRequest{Namespace: s.Namespace, Service: c.p.Service, Pod: c.p.Pod, Port: c.port, Path: c.path})
+	if err != nil {
+		return false, fmt.Sprintf("no answer: %v", err), nil
+	}
+	var got []string
+	for _, k := range sortedKeys(c.p.Header) {
+		got = append(got, fmt.Sprintf("%s: %s", k, or(res.Header.Get(k), "(none)")))
+	}
+	found := fmt.Sprintf("status %d", res.Status)
+	if len(got) > 0 {
+		found += ", " + strings.Join(got, ", ")
+	}
+	if res.Status != c.status {
+		if b := strings.TrimSpace(res.Body); b != "" && res.Status >= 400 {
+			found += " (" + firstLine(b) + ")"
+		}
+		return false, found, nil
+	}
+	for _, k := range sortedKeys(c.p.Header) {
+		if res.Header.Get(k) != c.p.Header[k] {
+			return false, found, nil
+		}
+	}
+	if c.body != nil && !c.body.MatchString(res.Body) {
+		b := res.Body
+		if len(b) > 120 {
+			b = b[:120] + "..."
+		}
+		return false, fmt.Sprintf("%s, body %q", found, b), nil
+	}
+	return true, found, nil
+}

@@ -1,0 +1,98 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/labs-dev/labs/checks"
+)
+
+// errNoCluster is what probes say when there is no real cluster to ask.
+var errNoCluster = errors.New("no cluster connection to run this through")
+
+// Exec runs a command in a container through the API server, as `kubectl
+// exec` does, and returns its output and exit code.
+func (p *prober) Exec(ctx context.Context, req checks.ExecRequest) (checks.ExecResult, error) {
+	if p.cfg == nil {
+		return checks.ExecResult{}, errNoCluster
+	}
+	u := p.c.CoreV1().RESTClient().Post().Resource("pods").Namespace(req.Namespace).Name(req.Pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: req.Container, Command: req.Command, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
+	ex, err := remotecommand.NewSPDYExecutor(p.cfg, http.MethodPost, u)
+	if err != nil {
+		return checks.ExecResult{}, err
+	}
+	var out, errOut bytes.Buffer
+	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &limited{w: &out, n: 64 << 10}, Stderr: &limited{w: &errOut, n: 16 << 10}})
+	res := checks.ExecResult{Stdout: out.String(), Stderr: errOut.String()}
+	var exit utilexec.ExitError
+	if errors.As(err, &exit) && exit.Exited() {
+		res.ExitCode, err = exit.ExitStatus(), nil
+	}
+	return res, err
+}
+
+// limited keeps the first n bytes written: a command that prints a flood
+// does not fill memory.
+type limited struct {
+	w io.Writer
+	n int
+}
+
+func (l *limited) Write(b []byte) (int, error) {
+	keep := min(len(b), l.n)
+	if keep > 0 {
+		if _, err := l.w.Write(b[:keep]); err != nil {
+			return 0, err
+		}
+		l.n -= keep
+	}
+	return len(b), nil
+}
+
+// HTTP sends a GET through the API server's proxy to a Service or pod of
+// the lab namespace: the request is made inside the cluster, and the
+// answer's status, headers and body come back as the workload sent them.
+func (p *prober) HTTP(ctx context.Context, req checks.HTTPRequest) (checks.HTTPResponse, error) {
+	if p.cfg == nil {
+		return checks.HTTPResponse{}, errNoCluster
+	}
+	hc, err := rest.HTTPClientFor(p.cfg)
+	if err != nil {
+		return checks.HTTPResponse{}, err
+	}
+	kind, name := "services", req.Service
+	if req.Pod != "" {
+		kind, name = "pods", req.Pod
+	}
+	if req.Port != "" {
+		name += ":" + req.Port
+	}
+	target := strings.TrimSuffix(p.cfg.Host, "/") + "/api/v1/namespaces/" + url.PathEscape(req.Namespace) + "/" + kind + "/" + url.PathEscape(name) + "/proxy" + req.Path
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return checks.HTTPResponse{}, fmt.Errorf("request to %s: %w", name, err)
+	}
+	resp, err := hc.Do(r)
+	if err != nil {
+		return checks.HTTPResponse{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return checks.HTTPResponse{}, err
+	}
+	return checks.HTTPResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}, nil
+}
