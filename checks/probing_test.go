@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
 )
 
 // exec: wrong output fails with what it printed, right output passes; the
@@ -127,4 +126,3 @@ func TestHTTPCheck(t *testing.T) {
 		}
 	}
 }
-
