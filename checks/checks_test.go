@@ -592,3 +592,25 @@ func TestWatchEmitsEachChange(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestExpandVars(t *testing.T) {
+	vars := map[string]string{"LAB_WORKER_1": "labs-e2e-worker", "Q": `a"b`}
+	for in, want := range map[string]string{
+		"cordon ${LAB_WORKER_1} now":     "cordon labs-e2e-worker now",
+		"keep $HOME, ${UNKNOWN} and ^v1$": "keep $HOME, ${UNKNOWN} and ^v1$",
+		"${LAB_WORKER_1}${LAB_WORKER_1}":  "labs-e2e-workerlabs-e2e-worker",
+		"open ${ at the end":              "open ${ at the end",
+	} {
+		if got := ExpandVars(in, vars); got != want {
+			t.Errorf("ExpandVars(%q) = %q, want %q", in, got, want)
+		}
+	}
+	s := mustSpec(t, "{type: object, kind: Node, name: '${LAB_WORKER_1}', match: {metadata: {labels: {q: '${Q}'}}}}").Expand(vars)
+	c, err := Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Expected(), "Node labs-e2e-worker") || !strings.Contains(string(s.Params), `a\"b`) {
+		t.Errorf("expanded spec: %s / %s", c.Expected(), s.Params)
+	}
+}

@@ -99,6 +99,52 @@ func (s Spec) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
+// Expand returns the spec with ${NAME} in its description and parameters
+// replaced by vars[NAME]: a check can name "the first worker", whose name
+// differs between clusters.
+func (s Spec) Expand(vars map[string]string) Spec {
+	s.Description = ExpandVars(s.Description, vars)
+	if len(s.Params) > 0 {
+		escaped := make(map[string]string, len(vars))
+		for k, v := range vars {
+			b, _ := json.Marshal(v)
+			escaped[k] = strings.Trim(string(b), `"`) // for inside a JSON string
+		}
+		s.Params = json.RawMessage(ExpandVars(string(s.Params), escaped))
+	}
+	return s
+}
+
+// ExpandVars replaces ${NAME} by vars[NAME] for the names vars has; every
+// other $ is left alone (a regex's $, a shell's $HOME).
+func ExpandVars(s string, vars map[string]string) string {
+	if len(vars) == 0 || !strings.Contains(s, "${") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			break
+		}
+		v, ok := vars[s[i+2:i+j]]
+		if !ok {
+			b.WriteString(s[:i+j+1])
+			s = s[i+j+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString(v)
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
 // Duration reads "90s" or "2m" in YAML.
 type Duration struct{ time.Duration }
 

@@ -13,7 +13,11 @@ type Lab struct {
 	Source string  // file name, for messages
 	Intro  Prose   // what comes before the first step
 	Setup  []Setup // run at start and at reset, in order
-	Steps  []Step
+	// Cleanup undoes what the lab changed outside its namespace (taints,
+	// cordons): run at reset, after `labs test`, and before another lab
+	// starts.
+	Cleanup []Setup
+	Steps   []Step
 }
 
 // Meta is the lab's YAML front matter.
@@ -24,10 +28,14 @@ type Meta struct {
 	Duration  string `json:"duration,omitempty"`
 	Level     string `json:"level,omitempty"`
 	Namespace string `json:"namespace"`
+	// ChangesNodes says the lab changes the nodes every lab shares (cordon,
+	// taints): it needs a ```cleanup block.
+	ChangesNodes bool `json:"changesNodes,omitempty"`
 }
 
-// Setup is a ```setup block: Kubernetes manifests (the default) or, with
-// the info string "setup sh", a shell script.
+// Setup is a ```setup block (before the first step: the lab's, run at
+// start and reset; inside a step: run when the step begins), Kubernetes
+// manifests or, with "setup sh", a shell script; or a ```cleanup sh block.
 type Setup struct {
 	Script bool
 	Text   string
@@ -39,6 +47,7 @@ type Step struct {
 	Title  string
 	Line   int
 	Prose  Prose
+	Setup  []Setup // run when the step begins
 	Checks []checks.Spec
 	Solve  string
 	Hint   string

@@ -48,6 +48,9 @@ func Parse(name string, src []byte) (*Lab, error) {
 	if err := p.parse(lab); err != nil {
 		return nil, err
 	}
+	if lab.ChangesNodes && len(lab.Cleanup) == 0 {
+		return nil, &ParseError{name, 2, "front matter says changesNodes: a lab that changes the shared nodes needs a ```cleanup sh block that undoes it (run at reset, after labs test, and before another lab starts)"}
+	}
 	return lab, nil
 }
 
@@ -128,6 +131,9 @@ func (p *parser) parse(lab *Lab) error {
 			step = &lab.Steps[len(lab.Steps)-1]
 			continue
 		}
+		if hb, ok := n.(*ast.HTMLBlock); ok && hb.HTMLBlockType == ast.HTMLBlockType2 {
+			continue // <!-- an author's note -->: never shown
+		}
 		if fb, ok := n.(*ast.FencedCodeBlock); ok {
 			if handled, err := p.block(lab, step, fb); err != nil {
 				return err
@@ -177,14 +183,27 @@ func (p *parser) block(lab *Lab, step *Step, fb *ast.FencedCodeBlock) (bool, err
 		return nil
 	}
 	switch kind {
-	case "setup":
+	case "setup", "cleanup":
 		switch strings.TrimSpace(arg) {
 		case "":
+			if kind == "cleanup" {
+				return true, p.errorf(fb, "```cleanup is a shell script: write ```cleanup sh")
+			}
 		case "sh":
 		default:
-			return true, p.errorf(fb, "```setup takes no argument or \"sh\", not %q", arg)
+			return true, p.errorf(fb, "```%s takes no argument or \"sh\", not %q", kind, arg)
 		}
-		lab.Setup = append(lab.Setup, Setup{Script: strings.TrimSpace(arg) == "sh", Text: body, Line: p.line(fb)})
+		b := Setup{Script: strings.TrimSpace(arg) == "sh", Text: body, Line: p.line(fb)}
+		switch {
+		case kind == "cleanup" && step != nil:
+			return true, p.errorf(fb, "```cleanup belongs to the lab: put it before the first step")
+		case kind == "cleanup":
+			lab.Cleanup = append(lab.Cleanup, b)
+		case step != nil:
+			step.Setup = append(step.Setup, b)
+		default:
+			lab.Setup = append(lab.Setup, b)
+		}
 	case "check":
 		if err := needStep(); err != nil {
 			return true, err

@@ -12,6 +12,16 @@ import (
 type Style struct {
 	Color bool
 	Width int // wrap paragraphs at this many columns; 0 means 80
+	// Expand, if set, rewrites ${NAME} in the text: the lab's facts, such
+	// as the real name of a worker node on this cluster.
+	Expand func(string) string
+}
+
+func (s Style) expand(t string) string {
+	if s.Expand == nil {
+		return t
+	}
+	return s.Expand(t)
 }
 
 func (s Style) wrap(code, text string) string {
@@ -61,7 +71,7 @@ func (r *renderer) block(n ast.Node, indent string) {
 		lines := n.Lines()
 		for i := 0; i < lines.Len(); i++ {
 			seg := lines.At(i)
-			line := strings.TrimRight(string(seg.Value(r.src)), "\n")
+			line := strings.TrimRight(r.st.expand(string(seg.Value(r.src))), "\n")
 			r.b.WriteString(indent + "    " + r.st.Cyan(line) + "\n")
 		}
 	case *ast.List:
@@ -151,7 +161,7 @@ func (r *renderer) inline(n ast.Node) string {
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c := c.(type) {
 		case *ast.Text:
-			b.Write(c.Segment.Value(r.src))
+			b.WriteString(r.st.expand(string(c.Segment.Value(r.src))))
 			if c.SoftLineBreak() || c.HardLineBreak() {
 				b.WriteByte(' ')
 			}

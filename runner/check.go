@@ -70,11 +70,12 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	}
 	lab, prog := s.lab, s.prog
 	step := lab.Steps[prog.Step]
+	specs := r.stepChecks(lab, prog.Step, lab.Namespace)
 	c, err := r.client()
 	if err != nil {
 		return err
 	}
-	wait := checks.Bound(step.Checks, opts.Timeout)
+	wait := checks.Bound(specs, opts.Timeout)
 	// A short --timeout bounds the wait for the cluster's state, but an API
 	// server gets a few seconds to answer at all before it is called dead.
 	if err := r.reachable(ctx, c, min(max(wait, 3*time.Second), 10*time.Second)); err != nil {
@@ -85,7 +86,7 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 		passed[i] = true
 	}
 	if !opts.JSON {
-		r.Display.Status(fmt.Sprintf("checking step %d/%d: %s (%d checks, up to %s)", prog.Step+1, len(lab.Steps), step.Title, len(step.Checks), wait))
+		r.Display.Status(fmt.Sprintf("checking step %d/%d: %s (%d checks, up to %s)", prog.Step+1, len(lab.Steps), step.Title, len(specs), wait))
 	}
 	env, err := r.newScriptEnv(lab.Namespace)
 	if err != nil {
@@ -100,9 +101,9 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	var settled atomic.Int32
 	settled.Store(int32(len(passed)))
 	stopTicker := r.tickWhileWaiting(func(el time.Duration) string {
-		return fmt.Sprintf("waiting: %d of %d checks settled (%.0fs)", settled.Load(), len(step.Checks), el.Seconds())
+		return fmt.Sprintf("waiting: %d of %d checks settled (%.0fs)", settled.Load(), len(specs), el.Seconds())
 	}, opts.JSON)
-	results, err := eng.Run(ctx, step.Checks, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline, Timeout: opts.Timeout,
+	results, err := eng.Run(ctx, specs, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline, Timeout: opts.Timeout,
 		OnResult: func(checks.Result) { settled.Add(1) }})
 	stopTicker()
 	if errors.Is(err, checks.ErrNotSynced) {
@@ -124,11 +125,14 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 			continue
 		}
 		rep.Passed = false
-		failing = append(failing, checks.ConcernOf(step.Checks[i]))
+		failing = append(failing, checks.ConcernOf(specs[i]))
 	}
 	hasNext := prog.Step+1 < len(lab.Steps)
 	var next *checks.Baseline
 	if rep.Passed && hasNext {
+		if err := r.runStepSetup(ctx, lab, prog.Step+1, lab.Namespace, r.ErrOut); err != nil {
+			return err
+		}
 		if next, err = r.baseline(ctx, lab, prog.Step+1); err != nil {
 			return err
 		}

@@ -141,14 +141,24 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 
 	failed := false
 	defer func() {
+		// What the lab changed outside its namespace (nodes) is always
+		// undone, even when the namespace is kept for inspection; a fresh
+		// context: cleanup must run even after Ctrl-C.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if err := r.cleanup(cctx, lab, ns, opts.ScriptOutput); err != nil {
+			failed = true
+			if res.Error == "" {
+				res.Error = err.Error()
+			}
+			r.Display.Fail(err.Error())
+		}
 		if failed && opts.KeepOnFailure {
 			res.Kept = true
 			r.Display.Status(fmt.Sprintf("kept namespace %s for inspection (--keep-on-failure): `labs kubectl -n %s get all`", ns, ns))
 			return
 		}
 		// A fresh context: cleanup must run even after Ctrl-C.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
 		if err := deleteNamespace(cctx, c, ns, 0); err != nil {
 			r.Display.Fail(err.Error())
 		}
@@ -195,12 +205,17 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 	sr = StepResult{Step: i + 1, Title: step.Title}
 	defer func() { sr.Seconds = roundSecs(time.Since(start)) }()
 
-	base, err := eng.TakeBaseline(ctx, step.Checks)
+	if err := r.runStepSetup(ctx, lab, i, eng.Namespace, opts.ScriptOutput); err != nil {
+		sr.Error = err.Error()
+		return sr
+	}
+	specs := r.stepChecks(lab, i, eng.Namespace)
+	base, err := eng.TakeBaseline(ctx, specs)
 	if err != nil {
 		sr.Error = err.Error()
 		return sr
 	}
-	before, err := eng.Run(ctx, step.Checks, checks.Options{Baseline: base})
+	before, err := eng.Run(ctx, specs, checks.Options{Baseline: base})
 	if err != nil {
 		sr.Error = err.Error()
 		return sr
@@ -214,7 +229,7 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 		sr.Error = fmt.Sprintf("solution: %v", err)
 		return sr
 	}
-	after, err := eng.Run(ctx, step.Checks, checks.Options{Wait: true, Baseline: base})
+	after, err := eng.Run(ctx, specs, checks.Options{Wait: true, Baseline: base})
 	if err != nil {
 		sr.Error = err.Error()
 		return sr
@@ -227,7 +242,7 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 		for i, res := range after {
 			if !res.Passed {
 				msgs = append(msgs, res.Sentence())
-				concerns = append(concerns, checks.ConcernOf(step.Checks[i]))
+				concerns = append(concerns, checks.ConcernOf(specs[i]))
 			}
 			if res.Err != nil && sr.Error == "" {
 				sr.Error = res.Err.Error()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labs-dev/labs/checks"
 	"github.com/labs-dev/labs/content"
 )
 
@@ -20,7 +21,8 @@ type scriptEnv struct {
 	dir        string
 	kubeconfig string
 	namespace  string
-	out        io.Writer // where actions run by checks write
+	vars       map[string]string // the lab's facts, as environment variables
+	out        io.Writer         // where actions run by checks write
 }
 
 func (r *Runner) newScriptEnv(ns string) (*scriptEnv, error) {
@@ -28,7 +30,7 @@ func (r *Runner) newScriptEnv(ns string) (*scriptEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, out: io.Discard}
+	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, vars: r.facts(ns), out: io.Discard}
 	if err := r.writeKubeconfigFor(e.kubeconfig, ns); err != nil {
 		e.Close()
 		return nil, err
@@ -49,12 +51,14 @@ func (e *scriptEnv) Close() { os.RemoveAll(e.dir) }
 func (e *scriptEnv) environ() []string {
 	env := []string{
 		"KUBECONFIG=" + e.kubeconfig,
-		"LAB_NAMESPACE=" + e.namespace,
 		"PATH=" + filepath.Join(e.dir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
+	}
+	for k, v := range e.vars {
+		env = append(env, k+"="+v)
 	}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if k != "KUBECONFIG" && k != "PATH" && k != "LAB_NAMESPACE" {
+		if _, ours := e.vars[k]; !ours && k != "KUBECONFIG" && k != "PATH" {
 			env = append(env, kv)
 		}
 	}
@@ -97,15 +101,21 @@ func (e *scriptEnv) kubectl(ctx context.Context, stdin string, out io.Writer, ar
 
 // setup runs a lab's setup blocks: manifests are applied, scripts run.
 func (r *Runner) setup(ctx context.Context, e *scriptEnv, lab *content.Lab, out io.Writer) error {
-	for _, b := range lab.Setup {
+	return r.runBlocks(ctx, e, lab, lab.Setup, "setup", out)
+}
+
+// runBlocks applies manifests and runs scripts, in order; an error names
+// the block's line.
+func (r *Runner) runBlocks(ctx context.Context, e *scriptEnv, lab *content.Lab, blocks []content.Setup, what string, out io.Writer) error {
+	for _, b := range blocks {
 		var err error
 		if b.Script {
 			err = e.run(ctx, b.Text, out, 5*time.Minute)
 		} else {
-			err = e.kubectl(ctx, b.Text, out, "apply", "-f", "-")
+			err = e.kubectl(ctx, checks.ExpandVars(b.Text, e.vars), out, "apply", "-f", "-")
 		}
 		if err != nil {
-			return fmt.Errorf("%s:%d: setup: %w", lab.Source, b.Line, err)
+			return fmt.Errorf("%s:%d: %s: %w", lab.Source, b.Line, what, err)
 		}
 	}
 	return nil

@@ -89,6 +89,7 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 		return err
 	}
 	st := r.store()
+	r.leavePrevious(ctx, lab)
 	prog, err := st.Load(lab.ID)
 	if errors.Is(err, ErrDamaged) {
 		r.Display.Status(fmt.Sprintf("%v: starting %s again from step 1", err, lab.ID))
@@ -130,12 +131,28 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	}
 	if prog.Step == 0 && !lab.Intro.Empty() {
 		fmt.Fprintf(r.Out, "%s  %s\n\n", r.Style.Bold(lab.Title), r.Style.Dim(fmt.Sprintf("(%d steps, %s)", len(lab.Steps), lab.Duration)))
-		if err := content.Render(r.Out, lab.Intro, r.Style); err != nil {
+		if err := content.Render(r.Out, lab.Intro, r.styleFor(lab.Namespace)); err != nil {
 			return err
 		}
 		fmt.Fprintln(r.Out)
 	}
 	return r.showStep(lab, prog)
+}
+
+// leavePrevious runs the cleanup of the lab the learner leaves for next,
+// so a cordoned node or a taint does not follow them into another lab.
+func (r *Runner) leavePrevious(ctx context.Context, next *content.Lab) {
+	id, file, err := r.store().Current()
+	if err != nil || id == "" || id == next.ID {
+		return
+	}
+	prev, err := r.findCurrent(id, file)
+	if err != nil || len(prev.Cleanup) == 0 {
+		return
+	}
+	if err := r.cleanup(ctx, prev, prev.Namespace, r.ErrOut); err != nil {
+		r.Display.Fail(fmt.Sprintf("cleaning up after %s failed (%v); `labs reset %s` tries again", prev.ID, err, prev.ID))
+	}
 }
 
 // restore rebuilds a lab's namespace on a cluster that lacks it: setup,
@@ -155,7 +172,11 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 	at := prog.Step
 	for i := 0; i < prog.Step; i++ {
 		r.Display.Status(fmt.Sprintf("restoring step %d: %s (its reference solution)", i+1, lab.Steps[i].Title))
-		if err := env.run(ctx, lab.Steps[i].Solve, io.Discard, solveTimeout); err != nil {
+		err := r.runStepSetup(ctx, lab, i, lab.Namespace, io.Discard)
+		if err == nil {
+			err = env.run(ctx, lab.Steps[i].Solve, io.Discard, solveTimeout)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -163,6 +184,9 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 			at = i
 			break
 		}
+	}
+	if err := r.runStepSetup(ctx, lab, at, lab.Namespace, r.ErrOut); err != nil {
+		return nil, err
 	}
 	b, err := r.baseline(ctx, lab, at)
 	if err != nil {
@@ -182,6 +206,9 @@ func IsLabFile(name string) bool { return strings.HasSuffix(name, ".md") }
 
 // begin writes a lab's progress at step 1, replacing whatever was there.
 func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content.Lab) (*Progress, error) {
+	if err := r.runStepSetup(ctx, lab, 0, lab.Namespace, r.ErrOut); err != nil {
+		return nil, err
+	}
 	b, err := r.baseline(ctx, lab, 0)
 	if err != nil {
 		return nil, err
@@ -205,7 +232,7 @@ func (r *Runner) baseline(ctx context.Context, lab *content.Lab, i int) (*checks
 	if err != nil {
 		return nil, err
 	}
-	return eng.TakeBaseline(ctx, lab.Steps[i].Checks)
+	return eng.TakeBaseline(ctx, r.stepChecks(lab, i, lab.Namespace))
 }
 
 // prepare creates the lab namespace and runs the lab's setup.
@@ -228,7 +255,7 @@ func (r *Runner) prepare(ctx context.Context, c kubernetes.Interface, lab *conte
 func (r *Runner) showStep(lab *content.Lab, prog *Progress) error {
 	s := lab.Steps[prog.Step]
 	fmt.Fprintf(r.Out, "%s\n\n", r.Style.Bold(fmt.Sprintf("Step %d/%d: %s", prog.Step+1, len(lab.Steps), s.Title)))
-	if err := content.Render(r.Out, s.Prose, r.Style); err != nil {
+	if err := content.Render(r.Out, s.Prose, r.styleFor(lab.Namespace)); err != nil {
 		return err
 	}
 	fmt.Fprintf(r.Out, "\n%s\n", r.Style.Dim("When you are done, run `labs check`. Stuck? `labs hint`."))
@@ -320,6 +347,9 @@ func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int) error {
 	if err != nil {
 		return err
 	}
+	if err := r.runStepSetup(ctx, lab, i, lab.Namespace, r.ErrOut); err != nil {
+		return r.explainUnreachable(ctx, c, err)
+	}
 	b, err := r.baseline(ctx, lab, i)
 	if err != nil {
 		return r.explainUnreachable(ctx, c, err)
@@ -386,6 +416,9 @@ func (r *Runner) Reset(ctx context.Context, name string) error {
 		return err
 	}
 	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
+		return err
+	}
+	if err := r.cleanup(ctx, lab, lab.Namespace, r.ErrOut); err != nil {
 		return err
 	}
 	r.Display.Status(fmt.Sprintf("deleting namespace %s", lab.Namespace))
