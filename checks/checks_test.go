@@ -596,7 +596,7 @@ func TestWatchEmitsEachChange(t *testing.T) {
 func TestExpandVars(t *testing.T) {
 	vars := map[string]string{"LAB_WORKER_1": "labs-e2e-worker", "Q": `a"b`}
 	for in, want := range map[string]string{
-		"cordon ${LAB_WORKER_1} now":     "cordon labs-e2e-worker now",
+		"cordon ${LAB_WORKER_1} now":      "cordon labs-e2e-worker now",
 		"keep $HOME, ${UNKNOWN} and ^v1$": "keep $HOME, ${UNKNOWN} and ^v1$",
 		"${LAB_WORKER_1}${LAB_WORKER_1}":  "labs-e2e-workerlabs-e2e-worker",
 		"open ${ at the end":              "open ${ at the end",
