@@ -97,6 +97,9 @@ func TestParseErrors(t *testing.T) {
 		{"check outside step", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n```check\n- type: nope\n```\n", "x.md:8: a ```check block must be inside a step"},
 		{"two checks", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n", "x.md:11: step \"A\" has a second ```check block"},
 		{"bad setup arg", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n```setup bash\n```\n", "x.md:7: ```setup takes no argument"},
+		{"cleanup without sh", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n```cleanup\nkubectl uncordon x\n```\n## A\n", "x.md:7: ```cleanup is a shell script"},
+		{"cleanup in a step", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n## A\n```cleanup sh\ntrue\n```\n", "x.md:8: ```cleanup belongs to the lab"},
+		{"changesNodes without cleanup", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\nchangesNodes: true\n---\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n", "x.md:2: front matter says changesNodes"},
 		{"bad id", "---\nid: My Lab\ntitle: t\nsummary: s\nnamespace: n\n---\n", "lower-case"},
 		{"oversize", good + strings.Repeat("\n", MaxLabSize+1-len(good)), "x.md:1: file is 524289 bytes, over the limit of 524288 bytes (512 KiB) for a lab"},
 	}
@@ -156,5 +159,29 @@ func TestWrapKeepsCodeSpansWhole(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "labs kubectl get pods -o wide") || strings.Contains(b.String(), "\x01") {
 		t.Errorf("code span was split or kept its glue: %q", b.String())
+	}
+}
+
+// A setup block inside a step belongs to the step; one before the first
+// step to the lab; a cleanup to the lab; an HTML comment is never shown.
+func TestStepSetupCleanupAndComments(t *testing.T) {
+	src := "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\nchangesNodes: true\n---\n" +
+		"```setup sh\necho lab\n```\n```cleanup sh\nkubectl uncordon ${LAB_WORKER_1}\n```\n" +
+		"## A\n\n<!-- author's note: seed 001 -->\n\nDo it on ${LAB_WORKER_1}.\n\n```setup sh\necho step\n```\n" +
+		"```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n"
+	lab, err := Parse("x.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lab.Setup) != 1 || !strings.Contains(lab.Setup[0].Text, "lab") || len(lab.Cleanup) != 1 || len(lab.Steps[0].Setup) != 1 || !strings.Contains(lab.Steps[0].Setup[0].Text, "step") {
+		t.Errorf("setup %+v, cleanup %+v, step setup %+v", lab.Setup, lab.Cleanup, lab.Steps[0].Setup)
+	}
+	var b bytes.Buffer
+	vars := map[string]string{"LAB_WORKER_1": "labs-worker"}
+	if err := Render(&b, lab.Steps[0].Prose, Style{Expand: func(s string) string { return strings.ReplaceAll(s, "${LAB_WORKER_1}", vars["LAB_WORKER_1"]) }}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "author") || !strings.Contains(b.String(), "Do it on labs-worker.") {
+		t.Errorf("rendered:\n%s", b.String())
 	}
 }
