@@ -64,9 +64,9 @@ type renderer struct {
 func (r *renderer) block(n ast.Node, indent string) {
 	switch n := n.(type) {
 	case *ast.Heading:
-		r.b.WriteString(indent + r.st.Bold(r.inline(n)) + "\n")
+		r.b.WriteString(indent + r.st.Bold(r.text(n)) + "\n")
 	case *ast.Paragraph, *ast.TextBlock:
-		r.paragraph(r.inline(n), indent, indent)
+		r.paragraph(r.text(n), indent, indent)
 	case *ast.FencedCodeBlock, *ast.CodeBlock:
 		lines := n.Lines()
 		for i := 0; i < lines.Len(); i++ {
@@ -106,9 +106,9 @@ func (r *renderer) listItem(item ast.Node, indent, bullet string) {
 		case *ast.Paragraph, *ast.TextBlock:
 			lead := indent + strings.Repeat(" ", len([]rune(bullet)))
 			if first {
-				r.paragraph(r.inline(c), indent+bullet, lead)
+				r.paragraph(r.text(c), indent+bullet, lead)
 			} else {
-				r.paragraph(r.inline(c), lead, lead)
+				r.paragraph(r.text(c), lead, lead)
 			}
 		default:
 			r.block(c, indent+strings.Repeat(" ", len([]rune(bullet))))
@@ -156,12 +156,16 @@ func visible(s string) int {
 	return n
 }
 
+// text is a block's inline content with the lab's facts filled in (after
+// inline parsing, which may split ${NAME} across text nodes).
+func (r *renderer) text(n ast.Node) string { return r.st.expand(r.inline(n)) }
+
 func (r *renderer) inline(n ast.Node) string {
 	var b strings.Builder
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c := c.(type) {
 		case *ast.Text:
-			b.WriteString(r.st.expand(string(c.Segment.Value(r.src))))
+			b.Write(c.Segment.Value(r.src))
 			if c.SoftLineBreak() || c.HardLineBreak() {
 				b.WriteByte(' ')
 			}
