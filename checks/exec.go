@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -126,8 +127,10 @@ func (c *execCheck) Expected() string {
 	return fmt.Sprintf("in %s, `%s` %s", c.where(), c.cmdText(), strings.Join(what, " and "))
 }
 
-// target is the running pod the command runs in, or why there is none.
-func (c *execCheck) target(s *State) (*corev1.Pod, string) {
+// targets are the running pods the command may run in, sorted by name, or
+// why there are none.
+func (c *execCheck) targets(s *State) ([]*corev1.Pod, string) {
+	var out []*corev1.Pod
 	for _, p := range s.Pods() {
 		if c.p.Pod != "" && p.Name != c.p.Pod {
 			continue
@@ -137,20 +140,23 @@ func (c *execCheck) target(s *State) (*corev1.Pod, string) {
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if (c.p.Container == "" || cs.Name == c.p.Container) && cs.State.Running != nil {
-				return p, ""
+				out = append(out, p)
+				break
 			}
 		}
 	}
-	return nil, fmt.Sprintf("no running %s in namespace %s", strings.TrimPrefix(c.where(), "a "), s.Namespace)
+	if len(out) == 0 {
+		return nil, fmt.Sprintf("no running %s in namespace %s", strings.TrimPrefix(c.where(), "a "), s.Namespace)
+	}
+	return out, ""
 }
 
-func (c *execCheck) run(ctx context.Context, s *State, p Prober) (ExecResult, string, error) {
+// maxPods bounds how many pods a `changed` check asks.
+const maxPods = 10
+
+func (c *execCheck) run(ctx context.Context, p Prober, pod *corev1.Pod) (ExecResult, string, error) {
 	if p == nil {
 		return ExecResult{}, "", fmt.Errorf("exec checks need a cluster")
-	}
-	pod, why := c.target(s)
-	if pod == nil {
-		return ExecResult{}, why, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -164,27 +170,47 @@ func (c *execCheck) run(ctx context.Context, s *State, p Prober) (ExecResult, st
 	return res, "", nil
 }
 
+// Capture records, for `changed`, what the command prints in each running
+// pod as the step starts (as JSON, pod name to output): the learner may act
+// on any of them.
 func (c *execCheck) Capture(ctx context.Context, s *State, p Prober) (string, error) {
 	if !c.p.Changed {
 		return "", nil
 	}
-	res, why, err := c.run(ctx, s, p)
-	if err != nil || why != "" {
-		return "", err
+	pods, _ := c.targets(s)
+	seen := map[string]string{}
+	for _, pod := range pods[:min(len(pods), maxPods)] {
+		res, why, err := c.run(ctx, p, pod)
+		if err != nil {
+			return "", err
+		}
+		if why == "" && res.ExitCode == c.exitCode {
+			seen[pod.Name] = strings.TrimSpace(res.Stdout)
+		}
 	}
-	return strings.TrimSpace(res.Stdout), nil
+	b, err := json.Marshal(seen)
+	return string(b), err
 }
 
 func (c *execCheck) Probe(ctx context.Context, s *State, p Prober, captured string) (bool, string, error) {
-	res, why, err := c.run(ctx, s, p)
+	pods, why := c.targets(s)
+	if pods == nil {
+		return false, why, nil
+	}
+	if c.p.Changed {
+		return c.probeChanged(ctx, p, pods, captured)
+	}
+	res, why, err := c.run(ctx, p, pods[0])
 	if err != nil || why != "" {
 		return false, why, err
 	}
+	return c.judge(res)
+}
+
+// judge compares one run's outcome with what the check asks.
+func (c *execCheck) judge(res ExecResult) (bool, string, error) {
 	out := strings.TrimSpace(res.Stdout)
-	shown := fmt.Sprintf("%q", out)
-	if len(shown) > 200 {
-		shown = shown[:200] + "..."
-	}
+	shown := quoteShort(out)
 	switch {
 	case res.ExitCode != c.exitCode:
 		msg := fmt.Sprintf("exit code %d", res.ExitCode)
@@ -196,14 +222,56 @@ func (c *execCheck) Probe(ctx context.Context, s *State, p Prober, captured stri
 		return false, "it printed " + shown, nil
 	case c.match != nil && !c.match.MatchString(out):
 		return false, "it printed " + shown, nil
-	case c.p.Changed && out == captured:
-		return false, fmt.Sprintf("it prints %s, as when the step started", shown), nil
 	}
-	found := "it printed " + shown
-	if c.p.Changed {
-		found += fmt.Sprintf(" (was %q)", captured)
+	return true, "it printed " + shown, nil
+}
+
+// probeChanged passes when a pod that was there when the step started now
+// prints something else (and otherwise what the check asks).
+func (c *execCheck) probeChanged(ctx context.Context, p Prober, pods []*corev1.Pod, captured string) (bool, string, error) {
+	before := map[string]string{}
+	if captured != "" {
+		if err := json.Unmarshal([]byte(captured), &before); err != nil {
+			before = map[string]string{}
+		}
 	}
-	return true, found, nil
+	var same []string
+	for _, pod := range pods[:min(len(pods), maxPods)] {
+		was, known := before[pod.Name]
+		if !known {
+			continue
+		}
+		res, why, err := c.run(ctx, p, pod)
+		if err != nil {
+			return false, "", err
+		}
+		if why != "" {
+			same = append(same, why)
+			continue
+		}
+		ok, found, _ := c.judge(res)
+		out := strings.TrimSpace(res.Stdout)
+		switch {
+		case out == was:
+			same = append(same, fmt.Sprintf("pod %s prints %s, as when the step started", pod.Name, quoteShort(out)))
+		case !ok:
+			same = append(same, fmt.Sprintf("pod %s: %s", pod.Name, found))
+		default:
+			return true, fmt.Sprintf("pod %s prints %s (was %s)", pod.Name, quoteShort(out), quoteShort(was)), nil
+		}
+	}
+	if len(same) == 0 {
+		return false, "none of the pods running when the step started is running now", nil
+	}
+	return false, strings.Join(same, "; "), nil
+}
+
+func quoteShort(s string) string {
+	q := fmt.Sprintf("%q", s)
+	if len(q) > 200 {
+		q = q[:200] + "..."
+	}
+	return q
 }
 
 func firstLine(s string) string {

@@ -66,16 +66,16 @@ func TestExecChangedSinceTheStepStarted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Captured[0] != "1700000000" {
+	if b.Captured[0] != `{"web-a":"1700000000"}` {
 		t.Fatalf("captured = %v", b.Captured)
 	}
 	res, _ := e.Run(context.Background(), specs, Options{Baseline: b})
-	if res[0].Passed || !strings.Contains(res[0].Found, `it prints "1700000000", as when the step started`) {
+	if res[0].Passed || !strings.Contains(res[0].Found, `pod web-a prints "1700000000", as when the step started`) {
 		t.Errorf("unchanged: %s", res[0].Sentence())
 	}
 	go func() { time.Sleep(500 * time.Millisecond); mtime.Store("1700000100") }()
 	res, _ = e.Run(context.Background(), specs, Options{Baseline: b, Wait: true, Timeout: 20 * time.Second})
-	if !res[0].Passed || !strings.Contains(res[0].Found, `(was "1700000000")`) {
+	if !res[0].Passed || !strings.Contains(res[0].Found, `pod web-a prints "1700000100" (was "1700000000")`) {
 		t.Errorf("changed: %s", res[0].Sentence())
 	}
 }
