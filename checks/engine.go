@@ -69,6 +69,16 @@ type Engine struct {
 	Prober Prober
 }
 
+// expectedOf is what a check must show: the author's description when the
+// lab gives one (a CEL expression is no sentence for a learner), else the
+// type's own.
+func expectedOf(s Spec, c Check) string {
+	if s.Description != "" {
+		return s.Description
+	}
+	return c.Expected()
+}
+
 // compile compiles specs, naming the failing one.
 func compile(specs []Spec) ([]Check, error) {
 	compiled := make([]Check, len(specs))
@@ -126,14 +136,14 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 	var mu sync.Mutex
 	for i, c := range compiled {
 		if opts.Passed[i] {
-			results[i] = Result{Index: i, Expected: c.Expected(), Found: "passed earlier in this step", Passed: true}
+			results[i] = Result{Index: i, Expected: expectedOf(specs[i], c), Found: "passed earlier in this step", Passed: true}
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := e.judge(ctx, w, i, c, e.waitTimeout(specs[i], opts), opts)
-			r.Index = i
+			r.Index, r.Expected = i, expectedOf(specs[i], c)
 			results[i] = r
 			if opts.OnResult != nil {
 				mu.Lock()
@@ -169,7 +179,7 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 		st := w.snapshot(e.Namespace, opts.Baseline)
 		now := make([]Result, len(compiled))
 		for i, c := range compiled {
-			now[i] = Result{Index: i, Expected: c.Expected()}
+			now[i] = Result{Index: i, Expected: expectedOf(specs[i], c)}
 			switch c := c.(type) {
 			case StateCheck:
 				now[i].Passed, now[i].Found = c.Evaluate(st)

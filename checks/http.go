@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -101,6 +102,19 @@ func (c *httpCheck) Expected() string {
 	return fmt.Sprintf("GET %s on %s answers %s", c.path, c.target(), strings.Join(want, ", "))
 }
 
+// statusMessage is the message of an API server Status body (a proxy
+// error such as `services "web" not found`), or the body's first line.
+func statusMessage(body string) string {
+	var st struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal([]byte(body), &st) == nil && st.Kind == "Status" && st.Message != "" {
+		return st.Message
+	}
+	return firstLine(body)
+}
+
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -130,7 +144,7 @@ func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 	}
 	if res.Status != c.status {
 		if b := strings.TrimSpace(res.Body); b != "" && res.Status >= 400 {
-			found += " (" + firstLine(b) + ")"
+			found += " (" + statusMessage(b) + ")"
 		}
 		return false, found, nil
 	}

@@ -232,7 +232,10 @@ func (c *object) Evaluate(s *State) (bool, string) {
 	case c.count == nil && good < len(sel):
 		return false, firstBad
 	case !listOK:
-		return false, fmt.Sprintf("`%s` is %s over %d %s", c.expr.src, listWhy, len(sel), c.res.Kind+"s")
+		return false, fmt.Sprintf("`%s` is %s over %d %s", c.expr.src, listWhy, len(sel), plural(len(sel), c.res.Kind, c.res.Kind+"s"))
+	}
+	if c.match == nil && (c.expr == nil || !c.expr.perObject) && c.expr != nil {
+		return true, fmt.Sprintf("`%s` holds over %d %s", c.expr.src, len(sel), plural(len(sel), c.res.Kind, c.res.Kind+"s"))
 	}
 	return true, fmt.Sprintf("%d %s %s it", good, plural(good, c.res.Kind, c.res.Kind+"s"), plural(good, "satisfies", "satisfy"))
 }

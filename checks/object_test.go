@@ -217,3 +217,13 @@ func TestEventsCheck(t *testing.T) {
 		}
 	}
 }
+
+// A description replaces the generated sentence: a CEL expression is no
+// sentence for a learner.
+func TestDescriptionIsTheExpectation(t *testing.T) {
+	s := mustSpec(t, "{type: object, kind: Job, selector: cronjob=tick, expr: 'size(objects) <= 2', description: at most two Jobs are kept}")
+	r := run(t, s, nil, job("tick-1"))
+	if r.Expected != "at most two Jobs are kept" || !r.Passed || r.Found != "`size(objects) <= 2` holds over 1 Job" {
+		t.Errorf("got %+v", r)
+	}
+}

@@ -97,6 +97,7 @@ func TestHTTPCheck(t *testing.T) {
 		{"rolled back", answer(200, "labapp/v1", "hello from version v1"), true, "status 200, Server: labapp/v1"},
 		{"still v2", answer(200, "labapp/v2", "hello from version v2"), false, "status 200, Server: labapp/v2"},
 		{"no endpoints", answer(503, "", "no endpoints available for service \"web\""), false, "status 503, Server: (none) (no endpoints available"},
+		{"no such Service", answer(404, "", `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"services \"web\" not found","code":404}`), false, `status 404, Server: (none) (services "web" not found)`},
 		{"proxy error", func(HTTPRequest) (HTTPResponse, error) { return HTTPResponse{}, errors.New("connection refused") }, false, "no answer: connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
