@@ -61,6 +61,14 @@ func availabilityType() Type {
 		Name:   "availability",
 		Fields: "`target` (a Service), `min` (percent), `during` (a script: the action), `concurrency` (default 2), `rate` (req/s, default unpaced), `settle` (default 3s)",
 		Passes: "while a load pod sends requests to `target`, the `during` script runs; the load goes on for `settle`, and at least `min`% of its requests succeeded. Measured once per evaluation (the action is the window); `timeout` bounds the action. One per step",
+		Example: `- type: availability
+  target: web
+  min: 100
+  rate: 20
+  timeout: 4m
+  during: |
+    kubectl rollout restart deployment/web
+    kubectl rollout status deployment/web --timeout=180s`,
 		compile: typed(func(p availabilityParams, timeout time.Duration) (Check, error) {
 			if err := require("target", p.Target); err != nil {
 				return nil, err

@@ -15,6 +15,10 @@ func deploymentAvailableType() Type {
 		Name:   "deployment-available",
 		Fields: "`name`, `replicas`",
 		Passes: "the Deployment wants `replicas` (`spec.replicas`) and has that many available (`status.availableReplicas`), and its status is current",
+		Example: `- type: deployment-available
+  name: web
+  replicas: 3
+  timeout: 90s`,
 		compile: typed(func(p deploymentAvailableParams, _ time.Duration) (Check, error) {
 			if err := require("name", p.Name); err != nil {
 				return nil, err

@@ -25,6 +25,11 @@ func eventsType() Type {
 		Name:   "events",
 		Fields: "`reason`, `eventType` (optional: `Normal`, `Warning`), `message` (optional regex), `kind`, `name` or `namePrefix` (optional: the object it is about), `namespace` (default: the lab's)",
 		Passes: "an event with that reason (type, message, object) is new since the step started: its UID was not there then, or its count grew. An old event does not count",
+		Example: `- type: events
+  reason: BackoffLimitExceeded
+  eventType: Warning
+  kind: Job
+  name: fail`,
 		compile: typed(func(p eventsParams, _ time.Duration) (Check, error) {
 			if err := require("reason", p.Reason); err != nil {
 				return nil, err

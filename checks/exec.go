@@ -28,6 +28,14 @@ func execType() Type {
 		Name:   "exec",
 		Fields: "`pod` or `selector` (the first running pod), `container` (optional), `command` (a string run by `sh -c`, or a list), and what must hold: `stdout` (equals, trimmed), `match` (regex), `changed: true` (differs from its value when the step started) and/or `exitCode` (default 0)",
 		Passes: "the command, run in the container through the API server (as `kubectl exec`), ends with the exit code and prints what is asked. Asked again on every change of the pods and every 2 s while waiting (a file has no watch)",
+		Example: `- type: exec
+  selector: app=web
+  command: date -r /run/labapp.pid
+  changed: true
+- type: exec
+  pod: config-demo
+  command: [sh, -c, 'echo $GREETING']
+  stdout: hello`,
 		compile: typed(func(p execParams, _ time.Duration) (Check, error) {
 			return newExec(p)
 		}),

@@ -27,6 +27,9 @@ func httpType() Type {
 		Name:   "http",
 		Fields: "`service` or `pod`, `port` (default: the Service's first), `path` (default `/`), `status` (default 200), `header` (name: exact value), `body` (regex)",
 		Passes: "a GET through the API server's proxy to the Service (or pod) answers with that status, headers and body, e.g. `Server: labapp/v1` after a rollback. Asked again on every change of the pods and every 2 s while waiting",
+		Example: `- type: http
+  service: web
+  header: {Server: labapp/v1}`,
 		compile: typed(func(p httpParams, _ time.Duration) (Check, error) {
 			if (p.Service == "") == (p.Pod == "") {
 				return nil, fmt.Errorf("set exactly one of %q or %q", "service", "pod")

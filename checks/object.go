@@ -32,6 +32,19 @@ func objectType() Type {
 		Name:   "object",
 		Fields: "`kind` (and `apiVersion` for a custom resource), `name` or `selector` (labels; neither: every object of the kind), `namespace` (default: the lab's; cluster-scoped kinds have none), `count` (optional), `match` (a partial object), `expr` (optional CEL over `object`, `objects`, `baseline`)",
 		Passes: "the selected objects exist and each contains `match` (maps are subsets, scalars equal, lists element by element) and makes `expr` true; with `count`, exactly that many do. An `expr` that does not name `object` is judged once over the list `objects` (`size(objects) <= 3`). A failure names the first path that differs",
+		Example: `- type: object
+  kind: Pod
+  name: qos-demo
+  match: {status: {qosClass: Guaranteed}}
+- type: object
+  kind: Node
+  name: ${LAB_WORKER_1}
+  match: {spec: {unschedulable: true}}
+- type: object
+  description: at most two Jobs of the CronJob are left
+  kind: Job
+  selector: app=tick
+  expr: "size(objects) <= 2"`,
 		compile: typed(func(p objectParams, _ time.Duration) (Check, error) {
 			return newObject(p)
 		}),

@@ -17,6 +17,9 @@ func podCountType() Type {
 		Name:   "pod-count",
 		Fields: "`selector`, `count`",
 		Passes: "exactly `count` live pods match the label selector, all Running",
+		Example: `- type: pod-count
+  selector: app=web
+  count: 5`,
 		compile: typed(func(p podCountParams, _ time.Duration) (Check, error) {
 			if err := requireSelector(p.Selector); err != nil {
 				return nil, err

@@ -18,6 +18,8 @@ func podReplacedType() Type {
 		Name:   "pod-replaced",
 		Fields: "`selector`",
 		Passes: "a pod of the baseline that matches is gone and a new matching pod (a UID the baseline has not seen) is Running",
+		Example: `- type: pod-replaced
+  selector: app=web`,
 		compile: typed(func(p selectorParams, _ time.Duration) (Check, error) {
 			if err := requireSelector(p.Selector); err != nil {
 				return nil, err

@@ -22,6 +22,10 @@ func probeType() Type {
 		Name:   "probe",
 		Fields: "`name` (a Deployment) or `selector` (pods), `probe` (`liveness`, `readiness`, `startup`), `handler` (optional: `httpGet`, `exec`, `tcpSocket`, `grpc`), `container` (optional)",
 		Passes: "the pod template (or every matching pod) configures that probe",
+		Example: `- type: probe
+  name: web
+  probe: readiness
+  handler: httpGet`,
 		compile: typed(func(p probeParams, _ time.Duration) (Check, error) {
 			if (p.Name == "") == (p.Selector == "") {
 				return nil, fmt.Errorf("set exactly one of %q (a Deployment) or %q (pods)", "name", "selector")

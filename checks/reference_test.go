@@ -38,3 +38,21 @@ func TestReferenceMatchesTheCode(t *testing.T) {
 		t.Errorf("%s's check table differs from the code; run `go test ./checks -update`.\nwant:\n%s\ngot:\n%s", path, want, got)
 	}
 }
+
+// Every type's example is a check block that parses, and every type has one.
+func TestEveryTypeHasAWorkingExample(t *testing.T) {
+	for _, ty := range Types() {
+		if ty.Example == "" || ty.Fields == "" || ty.Passes == "" {
+			t.Errorf("type %s lacks its reference (fields, passes, example)", ty.Name)
+			continue
+		}
+		specs, err := ParseSpecs([]byte(ty.Example))
+		if err != nil {
+			t.Errorf("type %s: its example does not parse: %v", ty.Name, err)
+			continue
+		}
+		if specs[0].Type != ty.Name {
+			t.Errorf("type %s: its example is a %s check", ty.Name, specs[0].Type)
+		}
+	}
+}

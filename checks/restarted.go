@@ -16,6 +16,9 @@ func restartedType() Type {
 		Name:   "restarted",
 		Fields: "`selector`, `container` (optional)",
 		Passes: "a matching container's `restartCount` is higher than at the baseline (a pod the baseline has not seen counts from 0)",
+		Example: `- type: restarted
+  selector: app=web
+  container: web`,
 		compile: typed(func(p containerParams, _ time.Duration) (Check, error) {
 			if err := requireSelector(p.Selector); err != nil {
 				return nil, err

@@ -239,7 +239,9 @@ type Type struct {
 	// Fields lists the parameters, "?" marking optional ones.
 	Fields string
 	// Passes says when a check of this type passes.
-	Passes  string
+	Passes string
+	// Example is a check block using the type, for the reference.
+	Example string
 	compile func(params []byte, timeout time.Duration) (Check, error)
 }
 
@@ -389,13 +391,17 @@ func finiteRate(field string, v float64) error {
 // MaxRate is the highest request rate a load may be paced at.
 const MaxRate = loadreport.MaxRate
 
-// ReferenceTable is the check types as the Markdown table of labs/README.md
-// (a test keeps the file in step with the code).
+// ReferenceTable is the check types as labs/README.md shows them: a table,
+// then an example of each (a test keeps the file in step with the code).
 func ReferenceTable() string {
 	var b strings.Builder
 	b.WriteString("| type | fields | passes when |\n|---|---|---|\n")
 	for _, t := range Types() {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", t.Name, t.Fields, t.Passes)
+	}
+	b.WriteString("\nExamples:\n")
+	for _, t := range Types() {
+		fmt.Fprintf(&b, "\n`%s`:\n\n```yaml\n%s\n```\n", t.Name, t.Example)
 	}
 	return b.String()
 }

@@ -19,6 +19,9 @@ func terminatedReasonType() Type {
 		Name:   "terminated-reason",
 		Fields: "`selector`, `reason`, `container` (optional)",
 		Passes: "a matching container's last (or current) termination has this reason, e.g. `OOMKilled`",
+		Example: `- type: terminated-reason
+  selector: app=hog
+  reason: OOMKilled`,
 		compile: typed(func(p terminatedReasonParams, _ time.Duration) (Check, error) {
 			if err := requireSelector(p.Selector); err != nil {
 				return nil, err
