@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
 
-.PHONY: build test race e2e lint image verify-image ci clean bench
+.PHONY: build test race e2e lint image verify-image ci clean bench bench-checks
 
 build: ## the labs binary
 	$(GO) build -o $(BIN) ./cmd/labs
@@ -34,5 +34,8 @@ ci: lint test race verify-image e2e
 clean:
 	rm -rf bin
 
-bench: ## load generator vs hey on localhost: a table with the ratio
+bench: bench-checks ## load generator vs hey on localhost, and check decision latency on the lab cluster
 	bash hack/bench.sh
+
+bench-checks: ## how fast object and events checks decide (needs a running lab cluster: labs start)
+	$(GO) run ./hack/checkbench

@@ -68,18 +68,53 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	if err != nil {
 		return err
 	}
+	v, err := r.evaluate(ctx, s, opts)
+	if err != nil {
+		return err
+	}
+	after, err := r.record(ctx, s, &v)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		if err := writeJSON(r.Out, v.report); err != nil {
+			return err
+		}
+	} else {
+		r.printCheck(v.report, s.lab, after)
+	}
+	switch {
+	case v.report.Moved != "":
+		return fmt.Errorf("%w (%s): nothing was recorded; run `labs check` again", ErrStepMoved, v.report.Moved)
+	case !v.report.Passed:
+		return ErrChecksFailed
+	}
+	return nil
+}
+
+// verdict is a step judged against the cluster, not yet recorded.
+type verdict struct {
+	report    CheckReport
+	nowPassed []int            // checks that passed in this run
+	next      *checks.Baseline // the next step's baseline, when this one passed
+}
+
+// evaluate judges the current step: it waits for each check, gathers
+// evidence for the failing ones and, when all pass, prepares the next step
+// (its setup and baseline). It changes no progress.
+func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (verdict, error) {
 	lab, prog := s.lab, s.prog
 	step := lab.Steps[prog.Step]
 	specs := r.stepChecks(lab, prog.Step, lab.Namespace)
 	c, err := r.client()
 	if err != nil {
-		return err
+		return verdict{}, err
 	}
 	wait := checks.Bound(specs, opts.Timeout)
 	// A short --timeout bounds the wait for the cluster's state, but an API
 	// server gets a few seconds to answer at all before it is called dead.
 	if err := r.reachable(ctx, c, min(max(wait, 3*time.Second), 10*time.Second)); err != nil {
-		return err
+		return verdict{}, err
 	}
 	passed := map[int]bool{}
 	for _, i := range prog.Passed {
@@ -90,13 +125,13 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 	}
 	env, err := r.newScriptEnv(lab.Namespace)
 	if err != nil {
-		return err
+		return verdict{}, err
 	}
 	defer env.Close()
 	env.out = r.ErrOut
 	eng, err := r.newEngine(c, lab.Namespace, env)
 	if err != nil {
-		return err
+		return verdict{}, err
 	}
 	var settled atomic.Int32
 	settled.Store(int32(len(passed)))
@@ -107,85 +142,74 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 		OnResult: func(checks.Result) { settled.Add(1) }})
 	stopTicker()
 	if errors.Is(err, checks.ErrNotSynced) {
-		return fmt.Errorf("%w (%v); `labs status` shows what is wrong, `labs start LAB` brings it back", ErrUnreachable, err)
+		return verdict{}, fmt.Errorf("%w (%v); `labs status` shows what is wrong, `labs start LAB` brings it back", ErrUnreachable, err)
 	}
 	if err != nil {
-		return fmt.Errorf("checking step %d: %w", prog.Step+1, err)
+		return verdict{}, fmt.Errorf("checking step %d: %w", prog.Step+1, err)
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return verdict{}, ctx.Err()
 	}
-	rep := CheckReport{Lab: lab.ID, Step: prog.Step + 1, Title: step.Title, Passed: true}
+	v := verdict{report: CheckReport{Lab: lab.ID, Step: prog.Step + 1, Title: step.Title, Passed: true}}
 	var failing []checks.Concern
-	var nowPassed []int
 	for i, res := range results {
-		rep.Checks = append(rep.Checks, outcome(res))
+		v.report.Checks = append(v.report.Checks, outcome(res))
 		if res.Passed {
-			nowPassed = append(nowPassed, i)
+			v.nowPassed = append(v.nowPassed, i)
 			continue
 		}
-		rep.Passed = false
+		v.report.Passed = false
 		failing = append(failing, checks.ConcernOf(specs[i]))
 	}
-	hasNext := prog.Step+1 < len(lab.Steps)
-	var next *checks.Baseline
-	if rep.Passed && hasNext {
-		if err := r.runStepSetup(ctx, lab, prog.Step+1, lab.Namespace, r.ErrOut); err != nil {
-			return err
-		}
-		if next, err = r.baseline(ctx, lab, prog.Step+1); err != nil {
-			return err
-		}
-	}
-	if !rep.Passed {
+	switch {
+	case !v.report.Passed:
 		if ev, err := checks.CollectEvidence(ctx, eng.Dynamic, lab.Namespace, failing, 8); err == nil {
-			rep.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
+			v.report.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
+		}
+	case prog.Step+1 < len(lab.Steps):
+		if err := r.runStepSetup(ctx, lab, prog.Step+1, lab.Namespace, r.ErrOut); err != nil {
+			return verdict{}, err
+		}
+		if v.next, err = r.baseline(ctx, lab, prog.Step+1); err != nil {
+			return verdict{}, err
 		}
 	}
+	return v, nil
+}
+
+// record writes a verdict into the learner's progress, under the lock, only
+// if the learner is still on the step that was judged (else it marks the
+// report as moved and writes nothing). It returns the progress after.
+func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress, error) {
+	lab, prog := s.lab, s.prog
 	var after *Progress
-	err = r.store().Update(ctx, lab.ID, func(cur *Progress) (*Progress, error) {
+	err := r.store().Update(ctx, lab.ID, func(cur *Progress) (*Progress, error) {
 		if cur == nil {
 			return nil, ErrNoSession
 		}
 		cur.fit(lab)
 		if cur.Step != prog.Step || !cur.Entered.Equal(prog.Entered) {
-			rep.Moved = fmt.Sprintf("you are now at step %d", cur.Step+1)
+			v.report.Moved = fmt.Sprintf("you are now at step %d", cur.Step+1)
 			return nil, nil
 		}
-		for _, i := range nowPassed {
+		for _, i := range v.nowPassed {
 			if !contains(cur.Passed, i) {
 				cur.Passed = append(cur.Passed, i)
 			}
 		}
-		if rep.Passed {
+		if v.report.Passed {
 			cur.Done[cur.Step] = true
-			if hasNext {
-				cur.Step, cur.Passed, cur.Baseline, cur.Entered = cur.Step+1, nil, next, time.Now().UTC()
-				rep.Next = cur.Step + 1
+			if cur.Step+1 < len(lab.Steps) {
+				cur.Step, cur.Passed, cur.Baseline, cur.Entered = cur.Step+1, nil, v.next, time.Now().UTC()
+				v.report.Next = cur.Step + 1
 			} else {
-				rep.Complete = true
+				v.report.Complete = true
 			}
 		}
 		after = cur
 		return cur, nil
 	})
-	if err != nil {
-		return err
-	}
-	if opts.JSON {
-		if err := writeJSON(r.Out, rep); err != nil {
-			return err
-		}
-	} else {
-		r.printCheck(rep, lab, after)
-	}
-	switch {
-	case rep.Moved != "":
-		return fmt.Errorf("%w (%s): nothing was recorded; run `labs check` again", ErrStepMoved, rep.Moved)
-	case !rep.Passed:
-		return ErrChecksFailed
-	}
-	return nil
+	return after, err
 }
 
 func contains(xs []int, x int) bool {
