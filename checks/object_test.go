@@ -105,25 +105,15 @@ func TestObjectCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustSpec(t, tc.spec)
 			b := NewBaseline([]*corev1.Pod{pod("web-a", "a", 0)}, nil)
-			wrong := run(t, s, b, tc.wrong...)
+			wrong := runOnce(t, s, b, tc.wrong...)
 			if wrong.Passed || !strings.Contains(wrong.Found, tc.wrongSays) {
 				t.Errorf("wrong state: passed=%v, found %q; want it to fail saying %q", wrong.Passed, wrong.Found, tc.wrongSays)
 			}
-			if right := run(t, s, b, tc.right...); !right.Passed {
+			if right := runOnce(t, s, b, tc.right...); !right.Passed {
 				t.Errorf("right state failed: %s", right.Sentence())
 			}
 		})
 	}
-}
-
-func run(t *testing.T, s Spec, b *Baseline, objs ...runtime.Object) Result {
-	t.Helper()
-	e := fakeEngine(objs...)
-	res, err := e.Run(context.Background(), []Spec{s}, Options{Baseline: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res[0]
 }
 
 // A custom resource is found through discovery like a built-in kind.
@@ -201,7 +191,7 @@ func TestEventsCheck(t *testing.T) {
 		{"an old event that happened again", []runtime.Object{event("old", "BackoffLimitExceeded", "Job", "fail-1", 2)}, true, "Job/fail-1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t, s, base, tc.objs...)
+			r := runOnce(t, s, base, tc.objs...)
 			if r.Passed != tc.pass || !strings.Contains(r.Found, tc.found) {
 				t.Errorf("passed=%v found %q; want passed=%v containing %q", r.Passed, r.Found, tc.pass, tc.found)
 			}
@@ -222,7 +212,7 @@ func TestEventsCheck(t *testing.T) {
 // sentence for a learner.
 func TestDescriptionIsTheExpectation(t *testing.T) {
 	s := mustSpec(t, "{type: object, kind: Job, selector: cronjob=tick, expr: 'size(objects) <= 2', description: at most two Jobs are kept}")
-	r := run(t, s, nil, job("tick-1"))
+	r := runOnce(t, s, nil, job("tick-1"))
 	if r.Expected != "at most two Jobs are kept" || !r.Passed || r.Found != "`size(objects) <= 2` holds over 1 Job" {
 		t.Errorf("got %+v", r)
 	}
