@@ -25,6 +25,8 @@ type Result struct {
 	Passed   bool
 	Elapsed  time.Duration
 	Err      error // the check could not be judged (cancelled, bad spec)
+	// Captured are the values a passing check's `capture:` names.
+	Captured map[string]string
 }
 
 // Sentence is the one-line verdict a learner reads.
@@ -182,7 +184,7 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 			now[i] = Result{Index: i, Expected: expectedOf(specs[i], c)}
 			switch c := c.(type) {
 			case StateCheck:
-				now[i].Passed, now[i].Found = c.Evaluate(st)
+				now[i].Passed, now[i].Found, _ = evaluateState(c, st, &now[i].Captured)
 			case ProbeCheck:
 				now[i].Passed, now[i].Found, now[i].Err = c.Probe(ctx, st, e.Prober, opts.Baseline.captured(i))
 			default:
@@ -203,6 +205,24 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 			return nil
 		}
 	}
+}
+
+// evaluateState judges a state check and, when it passes, computes what it
+// captures on the same state: a capture that cannot be computed (the
+// objects lack the field) keeps the check from passing.
+func evaluateState(c StateCheck, s *State, captured *map[string]string) (bool, string, error) {
+	ok, found := c.Evaluate(s)
+	*captured = nil
+	x, exports := c.(Exporter)
+	if !ok || !exports {
+		return ok, found, nil
+	}
+	vals, err := x.Export(s)
+	if err != nil {
+		return false, err.Error(), nil
+	}
+	*captured = vals
+	return true, found, nil
 }
 
 func sameVerdicts(a, b []Result) bool {
@@ -270,9 +290,10 @@ func (e *Engine) judge(ctx context.Context, w *watcher, i int, c Check, timeout 
 	}
 	var evaluate func(*State) (bool, string, error)
 	var again <-chan time.Time
+	var captured map[string]string
 	switch c := c.(type) {
 	case StateCheck:
-		evaluate = func(s *State) (bool, string, error) { ok, found := c.Evaluate(s); return ok, found, nil }
+		evaluate = func(s *State) (bool, string, error) { return evaluateState(c, s, &captured) }
 	case ProbeCheck:
 		evaluate = func(s *State) (bool, string, error) { return c.Probe(ctx, s, e.Prober, opts.Baseline.captured(i)) }
 		t := time.NewTicker(reprobe)
@@ -290,7 +311,7 @@ func (e *Engine) judge(ctx context.Context, w *watcher, i int, c Check, timeout 
 	for {
 		changed := w.changed()
 		ok, found, err := evaluate(w.snapshot(e.Namespace, opts.Baseline))
-		r := Result{Expected: c.Expected(), Found: found, Passed: ok && err == nil, Err: err, Elapsed: time.Since(start)}
+		r := Result{Expected: c.Expected(), Found: found, Passed: ok && err == nil, Err: err, Elapsed: time.Since(start), Captured: captured}
 		if ok || err != nil || !opts.Wait {
 			return r
 		}

@@ -17,20 +17,21 @@ import (
 )
 
 type objectParams struct {
-	APIVersion string         `json:"apiVersion,omitempty"`
-	Kind       string         `json:"kind"`
-	Name       string         `json:"name,omitempty"`
-	Selector   string         `json:"selector,omitempty"`
-	Namespace  string         `json:"namespace,omitempty"`
-	Count      *int           `json:"count,omitempty"`
-	Match      map[string]any `json:"match,omitempty"`
-	Expr       string         `json:"expr,omitempty"`
+	APIVersion string            `json:"apiVersion,omitempty"`
+	Kind       string            `json:"kind"`
+	Name       string            `json:"name,omitempty"`
+	Selector   string            `json:"selector,omitempty"`
+	Namespace  string            `json:"namespace,omitempty"`
+	Count      *int              `json:"count,omitempty"`
+	Match      map[string]any    `json:"match,omitempty"`
+	Expr       string            `json:"expr,omitempty"`
+	Capture    map[string]string `json:"capture,omitempty"`
 }
 
 func objectType() Type {
 	return Type{
 		Name:   "object",
-		Fields: "`kind` (and `apiVersion` for a custom resource), `name` or `selector` (labels; neither: every object of the kind), `namespace` (default: the lab's; cluster-scoped kinds have none), `count` (optional), `match` (a partial object), `expr` (optional CEL over `object`, `objects`, `baseline`)",
+		Fields: "`kind` (and `apiVersion` for a custom resource), `name` or `selector` (labels; neither: every object of the kind), `namespace` (default: the lab's; cluster-scoped kinds have none), `count` (optional), `match` (a partial object), `expr` (optional CEL over `object`, `objects`, `baseline`), `capture` (optional: NAME: a CEL expression giving a string, set when the check passes and usable as ${NAME} in later steps)",
 		Passes: "the selected objects exist and each contains `match` (maps are subsets, scalars equal, lists element by element) and makes `expr` true; with `count`, exactly that many do. An `expr` that does not name `object` is judged once over the list `objects` (`size(objects) <= 3`). A failure names the first path that differs",
 		Example: `- type: object
   kind: Pod
@@ -44,7 +45,14 @@ func objectType() Type {
   description: at most two Jobs of the CronJob are left
   kind: Job
   selector: app=tick
-  expr: "size(objects) <= 2"`,
+  expr: "size(objects) <= 2"
+- type: object
+  description: one worker is cordoned (later steps call it ${CORDONED})
+  kind: Node
+  selector: "!node-role.kubernetes.io/control-plane"
+  expr: "objects.filter(n, n.spec.?unschedulable.orValue(false)).size() == 1"
+  capture:
+    CORDONED: "objects.filter(n, n.spec.?unschedulable.orValue(false))[0].metadata.name"`,
 		compile: typed(func(p objectParams, _ time.Duration) (Check, error) {
 			return newObject(p)
 		}),
@@ -61,6 +69,7 @@ type object struct {
 	count    *int
 	match    map[string]any
 	expr     *celExpr
+	captures []captureExpr
 }
 
 func newObject(p objectParams) (Check, error) {
@@ -99,6 +108,9 @@ func newObject(p objectParams) (Check, error) {
 		if o.expr, err = compileCEL(p.Expr); err != nil {
 			return nil, err
 		}
+	}
+	if o.captures, err = compileCaptures(p.Capture); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -198,7 +210,8 @@ func (c *object) Expected() string {
 	return fmt.Sprintf("%s %s", c.what(), strings.Join(conds, " and "))
 }
 
-func (c *object) Evaluate(s *State) (bool, string) {
+// selected are the objects the check is about, sorted by name.
+func (c *object) selected(s *State) []*unstructured.Unstructured {
 	var sel []*unstructured.Unstructured
 	for _, o := range s.Objects(c.res) {
 		if c.name != "" && o.GetName() != c.name {
@@ -210,6 +223,11 @@ func (c *object) Evaluate(s *State) (bool, string) {
 		sel = append(sel, o)
 	}
 	sort.Slice(sel, func(i, j int) bool { return sel[i].GetName() < sel[j].GetName() })
+	return sel
+}
+
+func (c *object) Evaluate(s *State) (bool, string) {
+	sel := c.selected(s)
 	where := ""
 	if c.res.Namespace != "" {
 		where = " in namespace " + c.res.Namespace
@@ -444,27 +462,39 @@ type celExpr struct {
 	perObject bool
 }
 
-// compileCEL compiles src, which must give true or false. Evaluation is
-// bounded by a cost limit: an author's expression cannot hang a check.
+// compileCEL compiles src, which must give true or false.
 func compileCEL(src string) (*celExpr, error) {
-	listEnv, err := cel.NewEnv(cel.Variable("objects", cel.ListType(cel.DynType)), cel.Variable("baseline", cel.DynType))
+	prg, perObject, err := compileCELProgram(src, func(t *cel.Type) bool { return t == cel.BoolType || t == cel.DynType }, "true or false")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("expr %w", err)
+	}
+	return &celExpr{src: src, prg: prg, perObject: perObject}, nil
+}
+
+// compileCELProgram compiles src over `objects` and `baseline`, or, when it
+// names `object`, over one object too (perObject). Its type must pass ok.
+// Evaluation is bounded by a cost limit: an author's expression cannot
+// hang a check. Optional fields (`n.spec.?unschedulable.orValue(false)`)
+// are allowed: most fields of an object may be absent.
+func compileCELProgram(src string, ok func(*cel.Type) bool, want string) (cel.Program, bool, error) {
+	listEnv, err := cel.NewEnv(cel.OptionalTypes(), cel.Variable("objects", cel.ListType(cel.DynType)), cel.Variable("baseline", cel.DynType))
+	if err != nil {
+		return nil, false, err
 	}
 	env, err := listEnv.Extend(cel.Variable("object", cel.DynType))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	perObject := false
 	ast, iss := listEnv.Compile(src)
 	if iss.Err() != nil {
 		perObject = true
 		if ast, iss = env.Compile(src); iss.Err() != nil {
-			return nil, fmt.Errorf("expr %q does not compile: %s", src, strings.ReplaceAll(iss.Err().Error(), "\n", " "))
+			return nil, false, fmt.Errorf("%q does not compile: %s", src, strings.ReplaceAll(iss.Err().Error(), "\n", " "))
 		}
 	}
-	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
-		return nil, fmt.Errorf("expr %q gives %s; it must give true or false", src, t)
+	if t := ast.OutputType(); !ok(t) {
+		return nil, false, fmt.Errorf("%q gives %s; it must give %s", src, t, want)
 	}
 	use := listEnv
 	if perObject {
@@ -472,9 +502,9 @@ func compileCEL(src string) (*celExpr, error) {
 	}
 	prg, err := use.Program(ast, cel.CostLimit(1_000_000), cel.InterruptCheckFrequency(100))
 	if err != nil {
-		return nil, fmt.Errorf("expr %q: %w", src, err)
+		return nil, false, fmt.Errorf("%q: %w", src, err)
 	}
-	return &celExpr{src: src, prg: prg, perObject: perObject}, nil
+	return prg, perObject, nil
 }
 
 // eval returns whether the expression holds and, if not, what it gave.

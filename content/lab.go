@@ -18,6 +18,9 @@ type Lab struct {
 	// starts.
 	Cleanup []Setup
 	Steps   []Step
+	// Captures maps each name a check captures (`capture:`) to the step
+	// (0-based) whose check sets it; later steps use it as ${NAME}.
+	Captures map[string]int
 }
 
 // Meta is the lab's YAML front matter.

@@ -44,7 +44,7 @@ func Parse(name string, src []byte) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{file: name, src: body, lineOffset: bodyLine - 1}
+	p := &parser{file: name, src: body, lineOffset: bodyLine - 1, captured: map[string]int{}, pending: map[string]int{}}
 	if err := p.parse(lab); err != nil {
 		return nil, err
 	}
@@ -86,6 +86,9 @@ type parser struct {
 	// line counts on from its last answer (newlines before seenPos), as
 	// blocks are numbered in file order: one pass, not one per block.
 	seenPos, seenLines int
+	// captured: names set by the checks of finished steps (-> 1-based
+	// step); pending: by the step being read.
+	captured, pending map[string]int
 }
 
 func (p *parser) errorf(n ast.Node, format string, args ...any) error {
@@ -123,9 +126,11 @@ func (p *parser) parse(lab *Lab) error {
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if h, ok := n.(*ast.Heading); ok && h.Level == 2 {
 			if step != nil {
-				if err := p.finish(step); err != nil {
+				if err := p.finish(lab, step); err != nil {
 					return err
 				}
+			} else if err := p.proseRefs(lab.Intro.nodes); err != nil {
+				return err
 			}
 			lab.Steps = append(lab.Steps, Step{Title: plain(p.src, h), Line: p.line(h), Prose: Prose{src: p.src}})
 			step = &lab.Steps[len(lab.Steps)-1]
@@ -151,12 +156,20 @@ func (p *parser) parse(lab *Lab) error {
 	if step == nil {
 		return &ParseError{p.file, p.lineOffset + 1, "no steps: each '## ' heading starts a step"}
 	}
-	return p.finish(step)
+	return p.finish(lab, step)
 }
 
 // finish validates a step once its section ends (at next, or the file's end).
-func (p *parser) finish(s *Step) error {
+func (p *parser) finish(lab *Lab, s *Step) error {
 	at := &ParseError{File: p.file, Line: s.Line}
+	if err := p.proseRefs(s.Prose.nodes); err != nil {
+		return err
+	}
+	if bad := p.checkRefs(s.Hint); bad != "" {
+		at.Msg = "hint: " + bad
+		return at
+	}
+	p.endCaptures(lab)
 	switch {
 	case len(s.Checks) == 0:
 		at.Msg = fmt.Sprintf("step %q has no ```check block: every step must be checkable", s.Title)
@@ -214,6 +227,15 @@ func (p *parser) block(lab *Lab, step *Step, fb *ast.FencedCodeBlock) (bool, err
 		specs, err := checks.ParseSpecs([]byte(body))
 		if err != nil {
 			return true, p.errorf(fb, "%v", err)
+		}
+		for i, sp := range specs {
+			b, _ := sp.MarshalJSON()
+			if bad := p.checkRefs(string(b)); bad != "" {
+				return true, p.errorf(fb, "check %d: %s", i+1, bad)
+			}
+		}
+		if err := p.declareCaptures(fb, len(lab.Steps), specs); err != nil {
+			return true, err
 		}
 		step.Checks = specs
 	case "solve", "hint":

@@ -95,8 +95,9 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 // verdict is a step judged against the cluster, not yet recorded.
 type verdict struct {
 	report    CheckReport
-	nowPassed []int            // checks that passed in this run
-	next      *checks.Baseline // the next step's baseline, when this one passed
+	nowPassed []int             // checks that passed in this run
+	captured  map[string]string // what they captured
+	next      *checks.Baseline  // the next step's baseline, when this one passed
 }
 
 // evaluate judges the current step: it waits for each check, gathers
@@ -105,7 +106,10 @@ type verdict struct {
 func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (verdict, error) {
 	lab, prog := s.lab, s.prog
 	step := lab.Steps[prog.Step]
-	specs := r.stepChecks(lab, prog.Step, lab.Namespace)
+	specs := r.stepChecks(lab, prog.Step, lab.Namespace, prog.Captured)
+	if err := uncaptured(lab, prog.Step, specs); err != nil {
+		return verdict{}, err
+	}
 	c, err := r.client()
 	if err != nil {
 		return verdict{}, err
@@ -123,7 +127,7 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	if !opts.JSON {
 		r.Display.Status(fmt.Sprintf("checking step %d/%d: %s (%d checks, up to %s)", prog.Step+1, len(lab.Steps), step.Title, len(specs), wait))
 	}
-	env, err := r.newScriptEnv(lab.Namespace)
+	env, err := r.newScriptEnv(lab.Namespace, prog.Captured)
 	if err != nil {
 		return verdict{}, err
 	}
@@ -156,6 +160,7 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 		v.report.Checks = append(v.report.Checks, outcome(res))
 		if res.Passed {
 			v.nowPassed = append(v.nowPassed, i)
+			v.captured = merged(v.captured, res.Captured)
 			continue
 		}
 		v.report.Passed = false
@@ -167,10 +172,11 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 			v.report.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
 		}
 	case prog.Step+1 < len(lab.Steps):
-		if err := r.runStepSetup(ctx, lab, prog.Step+1, lab.Namespace, r.ErrOut); err != nil {
+		captured := merged(merged(nil, prog.Captured), v.captured)
+		if err := r.runStepSetup(ctx, lab, prog.Step+1, lab.Namespace, captured, r.ErrOut); err != nil {
 			return verdict{}, err
 		}
-		if v.next, err = r.baseline(ctx, lab, prog.Step+1); err != nil {
+		if v.next, err = r.baseline(ctx, lab, prog.Step+1, captured); err != nil {
 			return verdict{}, err
 		}
 	}
@@ -197,6 +203,7 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 				cur.Passed = append(cur.Passed, i)
 			}
 		}
+		cur.Captured = merged(cur.Captured, v.captured)
 		if v.report.Passed {
 			cur.Done[cur.Step] = true
 			if cur.Step+1 < len(lab.Steps) {
@@ -210,6 +217,32 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 		return cur, nil
 	})
 	return after, err
+}
+
+// merged adds src's entries to dst (made when needed) and returns it.
+func merged(dst, src map[string]string) map[string]string {
+	if len(src) > 0 && dst == nil {
+		dst = make(map[string]string, len(src))
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// uncaptured says which value a step's checks need that no check has
+// captured yet: the learner went past the step that captures it (labs
+// goto), so the check cannot know which object is meant.
+func uncaptured(lab *content.Lab, step int, specs []checks.Spec) error {
+	for _, s := range specs {
+		b, _ := s.MarshalJSON()
+		for _, name := range checks.VarRefs(string(b)) {
+			if at, ok := lab.Captures[name]; ok {
+				return fmt.Errorf("step %d's checks need ${%s}, which the check of step %d records when it passes, and it has not passed in this session: `labs goto %d` and `labs check` there first", step+1, name, at+1, at+1)
+			}
+		}
+	}
+	return nil
 }
 
 func contains(xs []int, x int) bool {

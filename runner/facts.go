@@ -25,9 +25,20 @@ func (r *Runner) facts(ns string) map[string]string {
 	return f
 }
 
-// stepChecks are step i's checks with the lab's facts filled in.
-func (r *Runner) stepChecks(lab *content.Lab, i int, ns string) []checks.Spec {
-	vars := r.facts(ns)
+// vars are what ${NAME} stands for in a lab: its facts, and the values
+// the checks of earlier steps captured (progress keeps them).
+func (r *Runner) vars(ns string, captured map[string]string) map[string]string {
+	v := r.facts(ns)
+	for k, x := range captured {
+		v[k] = x
+	}
+	return v
+}
+
+// stepChecks are step i's checks with the lab's facts and captured values
+// filled in.
+func (r *Runner) stepChecks(lab *content.Lab, i int, ns string, captured map[string]string) []checks.Spec {
+	vars := r.vars(ns, captured)
 	out := make([]checks.Spec, len(lab.Steps[i].Checks))
 	for j, s := range lab.Steps[i].Checks {
 		out[j] = s.Expand(vars)
@@ -35,20 +46,27 @@ func (r *Runner) stepChecks(lab *content.Lab, i int, ns string) []checks.Spec {
 	return out
 }
 
-// styleFor is the output style with the lab's facts filled into the text.
-func (r *Runner) styleFor(ns string) content.Style {
+// styleFor is the output style with the lab's facts and captured values
+// filled into the text; a value not captured yet (the learner skipped the
+// step that captures it) reads as what it will be.
+func (r *Runner) styleFor(lab *content.Lab, ns string, captured map[string]string) content.Style {
 	st := r.Style
-	vars := r.facts(ns)
+	vars := r.vars(ns, captured)
+	for name, step := range lab.Captures {
+		if _, ok := vars[name]; !ok {
+			vars[name] = fmt.Sprintf("<%s: known once step %d passes>", name, step+1)
+		}
+	}
 	st.Expand = func(s string) string { return checks.ExpandVars(s, vars) }
 	return st
 }
 
 // runStepSetup runs step i's own setup, as the step begins.
-func (r *Runner) runStepSetup(ctx context.Context, lab *content.Lab, i int, ns string, out io.Writer) error {
+func (r *Runner) runStepSetup(ctx context.Context, lab *content.Lab, i int, ns string, captured map[string]string, out io.Writer) error {
 	if len(lab.Steps[i].Setup) == 0 {
 		return nil
 	}
-	env, err := r.newScriptEnv(ns)
+	env, err := r.newScriptEnv(ns, captured)
 	if err != nil {
 		return err
 	}
@@ -63,7 +81,9 @@ func (r *Runner) cleanup(ctx context.Context, lab *content.Lab, ns string, out i
 		return nil
 	}
 	r.Display.Status(fmt.Sprintf("cleaning up after %s", lab.ID))
-	env, err := r.newScriptEnv(ns)
+	// Facts only: cleanup undoes everything the lab may have changed,
+	// whatever the learner chose.
+	env, err := r.newScriptEnv(ns, nil)
 	if err != nil {
 		return err
 	}

@@ -168,7 +168,7 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 		failed, res.Error = true, err.Error()
 		return res
 	}
-	env, err := r.newScriptEnv(ns)
+	env, err := r.newScriptEnv(ns, nil)
 	if err != nil {
 		failed, res.Error = true, err.Error()
 		return res
@@ -205,11 +205,13 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 	sr = StepResult{Step: i + 1, Title: step.Title}
 	defer func() { sr.Seconds = roundSecs(time.Since(start)) }()
 
-	if err := r.runStepSetup(ctx, lab, i, eng.Namespace, opts.ScriptOutput); err != nil {
+	// env.vars gathers what the steps so far captured, as a learner's
+	// progress does.
+	if err := r.runStepSetup(ctx, lab, i, eng.Namespace, env.vars, opts.ScriptOutput); err != nil {
 		sr.Error = err.Error()
 		return sr
 	}
-	specs := r.stepChecks(lab, i, eng.Namespace)
+	specs := r.stepChecks(lab, i, eng.Namespace, env.vars)
 	base, err := eng.TakeBaseline(ctx, specs)
 	if err != nil {
 		sr.Error = err.Error()
@@ -236,6 +238,11 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 	}
 	sr.After = sentences(after)
 	sr.PassedAfter = allPassed(after)
+	for _, res := range after {
+		if res.Passed {
+			env.vars = merged(env.vars, res.Captured)
+		}
+	}
 	if !sr.PassedAfter {
 		var msgs []string
 		var concerns []checks.Concern

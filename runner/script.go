@@ -21,16 +21,16 @@ type scriptEnv struct {
 	dir        string
 	kubeconfig string
 	namespace  string
-	vars       map[string]string // the lab's facts, as environment variables
+	vars       map[string]string // the lab's facts and captured values, as environment variables
 	out        io.Writer         // where actions run by checks write
 }
 
-func (r *Runner) newScriptEnv(ns string) (*scriptEnv, error) {
+func (r *Runner) newScriptEnv(ns string, captured map[string]string) (*scriptEnv, error) {
 	dir, err := os.MkdirTemp("", "labs-script-")
 	if err != nil {
 		return nil, err
 	}
-	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, vars: r.facts(ns), out: io.Discard}
+	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, vars: r.vars(ns, captured), out: io.Discard}
 	if err := r.writeKubeconfigFor(e.kubeconfig, ns); err != nil {
 		e.Close()
 		return nil, err

@@ -131,7 +131,7 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	}
 	if prog.Step == 0 && !lab.Intro.Empty() {
 		fmt.Fprintf(r.Out, "%s  %s\n\n", r.Style.Bold(lab.Title), r.Style.Dim(fmt.Sprintf("(%d steps, %s)", len(lab.Steps), lab.Duration)))
-		if err := content.Render(r.Out, lab.Intro, r.styleFor(lab.Namespace)); err != nil {
+		if err := content.Render(r.Out, lab.Intro, r.styleFor(lab, lab.Namespace, nil)); err != nil {
 			return err
 		}
 		fmt.Fprintln(r.Out)
@@ -164,7 +164,7 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 	if err := r.prepare(ctx, c, lab); err != nil {
 		return nil, err
 	}
-	env, err := r.newScriptEnv(lab.Namespace)
+	env, err := r.newScriptEnv(lab.Namespace, prog.Captured)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 	at := prog.Step
 	for i := 0; i < prog.Step; i++ {
 		r.Display.Status(fmt.Sprintf("restoring step %d: %s (its reference solution)", i+1, lab.Steps[i].Title))
-		err := r.runStepSetup(ctx, lab, i, lab.Namespace, io.Discard)
+		err := r.runStepSetup(ctx, lab, i, lab.Namespace, prog.Captured, io.Discard)
 		if err == nil {
 			err = env.run(ctx, lab.Steps[i].Solve, io.Discard, solveTimeout)
 		}
@@ -185,10 +185,10 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 			break
 		}
 	}
-	if err := r.runStepSetup(ctx, lab, at, lab.Namespace, r.ErrOut); err != nil {
+	if err := r.runStepSetup(ctx, lab, at, lab.Namespace, prog.Captured, r.ErrOut); err != nil {
 		return nil, err
 	}
-	b, err := r.baseline(ctx, lab, at)
+	b, err := r.baseline(ctx, lab, at, prog.Captured)
 	if err != nil {
 		return nil, err
 	}
@@ -206,10 +206,10 @@ func IsLabFile(name string) bool { return strings.HasSuffix(name, ".md") }
 
 // begin writes a lab's progress at step 1, replacing whatever was there.
 func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content.Lab) (*Progress, error) {
-	if err := r.runStepSetup(ctx, lab, 0, lab.Namespace, r.ErrOut); err != nil {
+	if err := r.runStepSetup(ctx, lab, 0, lab.Namespace, nil, r.ErrOut); err != nil {
 		return nil, err
 	}
-	b, err := r.baseline(ctx, lab, 0)
+	b, err := r.baseline(ctx, lab, 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content
 
 // baseline records the lab's namespace as step i starts, with what the
 // step's checks compare with later.
-func (r *Runner) baseline(ctx context.Context, lab *content.Lab, i int) (*checks.Baseline, error) {
+func (r *Runner) baseline(ctx context.Context, lab *content.Lab, i int, captured map[string]string) (*checks.Baseline, error) {
 	c, err := r.client()
 	if err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func (r *Runner) baseline(ctx context.Context, lab *content.Lab, i int) (*checks
 	if err != nil {
 		return nil, err
 	}
-	return eng.TakeBaseline(ctx, r.stepChecks(lab, i, lab.Namespace))
+	return eng.TakeBaseline(ctx, r.stepChecks(lab, i, lab.Namespace, captured))
 }
 
 // prepare creates the lab namespace and runs the lab's setup.
@@ -244,7 +244,7 @@ func (r *Runner) prepare(ctx context.Context, c kubernetes.Interface, lab *conte
 		return nil
 	}
 	r.Display.Status(fmt.Sprintf("running the setup of %s", lab.ID))
-	env, err := r.newScriptEnv(lab.Namespace)
+	env, err := r.newScriptEnv(lab.Namespace, nil)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (r *Runner) prepare(ctx context.Context, c kubernetes.Interface, lab *conte
 func (r *Runner) showStep(lab *content.Lab, prog *Progress) error {
 	s := lab.Steps[prog.Step]
 	fmt.Fprintf(r.Out, "%s\n\n", r.Style.Bold(fmt.Sprintf("Step %d/%d: %s", prog.Step+1, len(lab.Steps), s.Title)))
-	if err := content.Render(r.Out, s.Prose, r.styleFor(lab.Namespace)); err != nil {
+	if err := content.Render(r.Out, s.Prose, r.styleFor(lab, lab.Namespace, prog.Captured)); err != nil {
 		return err
 	}
 	fmt.Fprintf(r.Out, "\n%s\n", r.Style.Dim("When you are done, run `labs check`. Stuck? `labs hint`."))
@@ -297,7 +297,7 @@ func (r *Runner) Solve(ctx context.Context) error {
 		fmt.Fprintln(r.Out, "    "+r.Style.Cyan(l))
 	}
 	fmt.Fprintln(r.Out)
-	env, err := r.newScriptEnv(s.lab.Namespace)
+	env, err := r.newScriptEnv(s.lab.Namespace, s.prog.Captured)
 	if err != nil {
 		return err
 	}
@@ -321,7 +321,7 @@ func (r *Runner) Goto(ctx context.Context, n int) error {
 	if n < 1 || n > len(s.lab.Steps) {
 		return fmt.Errorf("step %d does not exist: %s has steps 1 to %d", n, s.lab.ID, len(s.lab.Steps))
 	}
-	return r.moveTo(ctx, s.lab, n-1)
+	return r.moveTo(ctx, s.lab, n-1, s.prog.Captured)
 }
 
 // Move goes delta steps forward or back.
@@ -337,20 +337,20 @@ func (r *Runner) Move(ctx context.Context, delta int) error {
 	if n >= len(s.lab.Steps) {
 		return fmt.Errorf("already at the last step of %s (%d)", s.lab.ID, len(s.lab.Steps))
 	}
-	return r.moveTo(ctx, s.lab, n)
+	return r.moveTo(ctx, s.lab, n, s.prog.Captured)
 }
 
 // moveTo makes step i (0-based, valid) current with a fresh baseline, and
 // shows it.
-func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int) error {
+func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int, captured map[string]string) error {
 	c, err := r.client()
 	if err != nil {
 		return err
 	}
-	if err := r.runStepSetup(ctx, lab, i, lab.Namespace, r.ErrOut); err != nil {
+	if err := r.runStepSetup(ctx, lab, i, lab.Namespace, captured, r.ErrOut); err != nil {
 		return r.explainUnreachable(ctx, c, err)
 	}
-	b, err := r.baseline(ctx, lab, i)
+	b, err := r.baseline(ctx, lab, i, captured)
 	if err != nil {
 		return r.explainUnreachable(ctx, c, err)
 	}

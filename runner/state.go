@@ -29,6 +29,9 @@ type Progress struct {
 	// the step it was not judging.
 	Entered time.Time `json:"entered,omitzero"`
 	Updated time.Time `json:"updated"`
+	// Captured are the values the checks of passed steps captured
+	// (`capture:`), which later steps name as ${NAME}.
+	Captured map[string]string `json:"captured,omitempty"`
 }
 
 // DoneCount is how many steps are done.

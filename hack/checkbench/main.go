@@ -72,14 +72,14 @@ func run(n int) error {
 
 	fmt.Printf("decision latency: from a change sent to the API server to the check's pass (%d changes each)\n\n", n)
 	fmt.Printf("%-8s %8s %8s %8s\n", "check", "p50 ms", "p95 ms", "max ms")
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: ns}, Data: map[string]string{"n": "0"}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: ns}, Data: map[string]string{"round": "0"}}
 	if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		return err
 	}
 	object, err := measure(ctx, eng, n, func(i int) string {
-		return fmt.Sprintf("{type: object, kind: ConfigMap, name: bench, match: {data: {n: '%d'}}}", i)
+		return fmt.Sprintf("{type: object, kind: ConfigMap, name: bench, match: {data: {round: '%d'}}}", i)
 	}, func(i int) error {
-		cm.Data["n"] = strconv.Itoa(i)
+		cm.Data["round"] = strconv.Itoa(i)
 		_, err := c.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{})
 		return err
 	})
