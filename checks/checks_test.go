@@ -240,6 +240,16 @@ func runOnce(t *testing.T, s Spec, b *Baseline, objs ...runtime.Object) Result {
 	return res[0]
 }
 
+// runWith judges s once on an engine the test set up (a prober).
+func runWith(t *testing.T, e *Engine, s Spec) Result {
+	t.Helper()
+	res, err := e.Run(context.Background(), []Spec{s}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
 // A waiting check passes on the event that makes it hold, long before its
 // timeout, and a check that never holds fails at its own timeout.
 func TestEngineWaitsForEvents(t *testing.T) {
@@ -476,6 +486,30 @@ type fakeProber struct {
 	exec  func(ExecRequest) (ExecResult, error)
 	http  func(HTTPRequest) (HTTPResponse, error)
 	execs []ExecRequest
+	// node: the process found for any container, and the node's files
+	// (a command "cat FILE" prints FILE's entry; "sh -c ..." prints
+	// nodeShell).
+	node      NodeProcess
+	nodeFiles map[string]string
+	nodeShell string
+}
+
+func (f *fakeProber) NodeProcess(ctx context.Context, node, containerID string) (NodeProcess, error) {
+	if f.node.PID == 0 {
+		return NodeProcess{}, errors.New("no process of container " + containerID + " runs on node " + node)
+	}
+	return f.node, nil
+}
+
+func (f *fakeProber) NodeExec(ctx context.Context, node string, cmd []string) (ExecResult, error) {
+	if len(cmd) == 2 && cmd[0] == "cat" {
+		v, ok := f.nodeFiles[cmd[1]]
+		if !ok {
+			return ExecResult{ExitCode: 1, Stderr: "cat: " + cmd[1] + ": No such file or directory"}, nil
+		}
+		return ExecResult{Stdout: v + "\n"}, nil
+	}
+	return ExecResult{Stdout: f.nodeShell}, nil
 }
 
 func (f *fakeProber) Availability(ctx context.Context, req AvailabilityRequest) (LoadStats, error) {

@@ -259,6 +259,7 @@ func Types() []Type {
 		eventsType(),
 		execType(),
 		httpType(),
+		nodeType(),
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/labs-dev/labs/checks"
 	"strconv"
 	"strings"
 	"time"
@@ -39,15 +40,14 @@ var ErrDoctorFailed = errors.New("labs doctor found a problem")
 // What three kind nodes and a lab's pods need, as measured here: the idle
 // cluster takes ~1.6 GiB, a lab's workloads and load pods the rest.
 const (
-	needCPUs       = 2
-	needMemory     = 4 << 30
-	minMemory      = 2 << 30
-	needDisk       = 10 << 30
-	minDisk        = 3 << 30
-	needInstances  = 512    // fs.inotify.max_user_instances (kind's known issue)
-	needWatches    = 524288 // fs.inotify.max_user_watches
-	inotifyDir     = "/proc/sys/fs/inotify/"
-	oomProbeScript = `echo -998 > /proc/self/oom_score_adj 2>/dev/null; cat /proc/self/oom_score_adj`
+	needCPUs      = 2
+	needMemory    = 4 << 30
+	minMemory     = 2 << 30
+	needDisk      = 10 << 30
+	minDisk       = 3 << 30
+	needInstances = 512    // fs.inotify.max_user_instances (kind's known issue)
+	needWatches   = 524288 // fs.inotify.max_user_watches
+	inotifyDir    = "/proc/sys/fs/inotify/"
 )
 
 // Doctor checks what a lab needs of this machine, each with its fix: what a
@@ -243,7 +243,7 @@ func (r *Runner) diagnoseOOM(ctx context.Context, node string) Diagnosis {
 	where := ""
 	switch {
 	case node != "":
-		res, err = r.Docker.Exec(ctx, node, []string{"sh", "-c", oomProbeScript})
+		res, err = r.Docker.Exec(ctx, node, []string{"sh", "-c", checks.OOMProbeScript})
 		where = "in node " + node
 	default:
 		present, perr := r.Docker.ImagePresent(ctx, r.NodeImage)
@@ -252,7 +252,7 @@ func (r *Runner) diagnoseOOM(ctx context.Context, node string) Diagnosis {
 			d.Fix = "`labs start LAB`, then `labs doctor` again"
 			return d
 		}
-		res, err = r.Docker.RunOnce(ctx, r.NodeImage, []string{"sh", "-c", oomProbeScript})
+		res, err = r.Docker.RunOnce(ctx, r.NodeImage, []string{"sh", "-c", checks.OOMProbeScript})
 		where = "in a container of " + r.NodeImage
 	}
 	if err != nil {

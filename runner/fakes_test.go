@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/labs-dev/labs/runner/docker"
@@ -75,6 +76,11 @@ func (f fakeDocker) Exec(_ context.Context, _ string, cmd []string) (docker.Exec
 		return docker.ExecResult{ExitCode: 1, Stderr: "no such command"}, nil
 	}
 	return docker.ExecResult{Stdout: out}, nil
+}
+func (f fakeDocker) ExecInteractive(ctx context.Context, c string, cmd []string, s docker.Stdio) (int, error) {
+	res, err := f.Exec(ctx, c, cmd)
+	fmt.Fprint(s.Out, res.Stdout)
+	return res.ExitCode, err
 }
 func (f fakeDocker) ImagePresent(context.Context, string) (bool, error) { return f.image, nil }
 func (f fakeDocker) RunOnce(ctx context.Context, _ string, cmd []string) (docker.ExecResult, error) {

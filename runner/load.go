@@ -29,6 +29,7 @@ import (
 	"github.com/labs-dev/labs/assets/labapp/loadreport"
 	"github.com/labs-dev/labs/checks"
 	"github.com/labs-dev/labs/runner/images"
+	"github.com/labs-dev/labs/runner/node"
 )
 
 // MaxLoadDuration is the hard ceiling on a load run.
@@ -474,7 +475,7 @@ func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*
 			return nil, err
 		}
 	}
-	return &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, ns: ns, env: env, log: r.Display.Status}}, nil
+	return &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, ns: ns, env: env, log: r.Display.Status, nodes: r.nodes()}}, nil
 }
 
 // prober runs active checks for the engine: load from a pod in ns while a
@@ -486,6 +487,7 @@ type prober struct {
 	ns     string
 	env    *scriptEnv
 	log    func(string)
+	nodes  *node.Nodes
 }
 
 func (p *prober) Availability(ctx context.Context, req checks.AvailabilityRequest) (checks.LoadStats, error) {

@@ -17,6 +17,7 @@ import (
 	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/runner/node"
 )
 
 // errNoCluster is what probes say when there is no real cluster to ask.
@@ -95,4 +96,20 @@ func (p *prober) HTTP(ctx context.Context, req checks.HTTPRequest) (checks.HTTPR
 		return checks.HTTPResponse{}, err
 	}
 	return checks.HTTPResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}, nil
+}
+
+// nodes reaches the cluster's nodes through Docker.
+func (r *Runner) nodes() *node.Nodes {
+	return &node.Nodes{Docker: r.Docker, Known: r.Cluster.NodeNames}
+}
+
+// NodeProcess finds a container's main process on its node.
+func (p *prober) NodeProcess(ctx context.Context, nodeName, containerID string) (checks.NodeProcess, error) {
+	return p.nodes.Process(ctx, nodeName, containerID)
+}
+
+// NodeExec runs a command on a node.
+func (p *prober) NodeExec(ctx context.Context, nodeName string, cmd []string) (checks.ExecResult, error) {
+	res, err := p.nodes.Exec(ctx, nodeName, cmd)
+	return checks.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, err
 }

@@ -38,6 +38,7 @@ type Docker interface {
 	Preflight(ctx context.Context) error
 	Facts(ctx context.Context) (docker.Facts, error)
 	Exec(ctx context.Context, container string, cmd []string) (docker.ExecResult, error)
+	ExecInteractive(ctx context.Context, container string, cmd []string, s docker.Stdio) (int, error)
 	ImagePresent(ctx context.Context, ref string) (bool, error)
 	RunOnce(ctx context.Context, image string, cmd []string) (docker.ExecResult, error)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/labs-dev/labs/cmd/list"
 	"github.com/labs-dev/labs/cmd/load"
 	"github.com/labs-dev/labs/cmd/nav"
+	"github.com/labs-dev/labs/cmd/node"
 	"github.com/labs-dev/labs/cmd/reset"
 	"github.com/labs-dev/labs/cmd/show"
 	"github.com/labs-dev/labs/cmd/solve"
@@ -61,6 +62,10 @@ func Main() int {
 			fmt.Fprintln(os.Stderr, "labs:", err)
 		}
 		return 128 + int(s.(syscall.Signal))
+	}
+	var code cmdutil.ExitCode
+	if errors.As(err, &code) {
+		return int(code)
 	}
 	if err != nil {
 		if !errors.Is(err, cmdutil.ErrSilent) {
@@ -157,6 +162,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		reset.NewCommand(f),
 		labtest.NewCommand(f, nil),
 		load.NewCommand(f, nil),
+		node.NewCommand(f),
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root

@@ -176,3 +176,9 @@ func ExactArgs(n int, usage string) cobra.PositionalArgs {
 // ErrSilent wraps errors whose details a command already printed: the app
 // exits non-zero without printing them again.
 var ErrSilent = errors.New("silent")
+
+// ExitCode is an error that ends labs with a given exit code and no
+// message: `labs node exec` ends as the command it ran did.
+type ExitCode int
+
+func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

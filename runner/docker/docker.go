@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"sort"
 	"strings"
@@ -191,6 +192,61 @@ func (e *Engine) Exec(ctx context.Context, name string, cmd []string) (ExecResul
 		return ExecResult{}, fmt.Errorf("exec in %s: %w", name, err)
 	}
 	return ExecResult{Stdout: out.String(), Stderr: errOut.String(), ExitCode: ins.ExitCode}, nil
+}
+
+// Stdio is a terminal (or pipes) attached to an interactive command.
+type Stdio struct {
+	In          io.Reader
+	Out, ErrOut io.Writer
+	// TTY gives the command a terminal of Width x Height (the caller puts
+	// its own terminal in raw mode).
+	TTY           bool
+	Width, Height uint
+}
+
+// ExecInteractive runs cmd in a running container with stdin attached
+// (what `docker exec -it` does) and returns its exit code.
+func (e *Engine) ExecInteractive(ctx context.Context, name string, cmd []string, sio Stdio) (int, error) {
+	cli, err := e.client()
+	if err != nil {
+		return 0, err
+	}
+	created, err := cli.ContainerExecCreate(ctx, name, container.ExecOptions{Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: sio.TTY})
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: %w", name, err)
+	}
+	att, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: sio.TTY})
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: %w", name, err)
+	}
+	defer att.Close()
+	if sio.TTY && sio.Width > 0 {
+		_ = cli.ContainerExecResize(ctx, created.ID, container.ResizeOptions{Width: sio.Width, Height: sio.Height})
+	}
+	go func() {
+		_, _ = io.Copy(att.Conn, sio.In)
+		_ = att.CloseWrite()
+	}()
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		if sio.TTY {
+			_, err = io.Copy(sio.Out, att.Reader)
+		} else {
+			_, err = stdcopy.StdCopy(sio.Out, sio.ErrOut, att.Reader)
+		}
+		done <- err
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	ins, err := cli.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return 0, fmt.Errorf("exec in %s: %w", name, err)
+	}
+	return ins.ExitCode, nil
 }
 
 // Facts are what `labs doctor` reports about the engine.
