@@ -169,4 +169,3 @@ func TestNodeSpecErrors(t *testing.T) {
 		}
 	}
 }
-
