@@ -53,6 +53,9 @@ type Options struct {
 	// Timeout, when positive, replaces each state check's own timeout (how
 	// long to wait). Active checks keep theirs: it bounds their action.
 	Timeout time.Duration
+	// Answer is what the learner answered in this step (`labs answer`), for
+	// answer checks.
+	Answer string
 }
 
 // ErrNotSynced means the engine could not read the cluster's state in time:
@@ -179,6 +182,7 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 	for {
 		changed := w.changed()
 		st := w.snapshot(e.Namespace, opts.Baseline)
+		st.Answer = opts.Answer
 		now := make([]Result, len(compiled))
 		for i, c := range compiled {
 			now[i] = Result{Index: i, Expected: expectedOf(specs[i], c)}
@@ -187,6 +191,9 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 				now[i].Passed, now[i].Found, _ = evaluateState(c, st, &now[i].Captured)
 			case ProbeCheck:
 				now[i].Passed, now[i].Found, now[i].Err = c.Probe(ctx, st, e.Prober, opts.Baseline.captured(i))
+				if f, ok := settledFound(now[i].Err); ok {
+					now[i].Found, now[i].Err = f, nil
+				}
 			default:
 				now[i].Found = "measured only by `labs check`"
 			}
@@ -205,6 +212,21 @@ func (e *Engine) Watch(ctx context.Context, specs []Spec, opts Options, emit fun
 			return nil
 		}
 	}
+}
+
+// settled is a failing verdict that waiting cannot change (a wrong answer
+// stays wrong): the check returns it as its error and the wait ends there.
+type settled struct{ found string }
+
+func (s settled) Error() string { return s.found }
+
+// settledFound tells whether err is a settled verdict, and its found text.
+func settledFound(err error) (string, bool) {
+	var s settled
+	if errors.As(err, &s) {
+		return s.found, true
+	}
+	return "", false
 }
 
 // evaluateState judges a state check and, when it passes, computes what it
@@ -310,7 +332,13 @@ func (e *Engine) judge(ctx context.Context, w *watcher, i int, c Check, timeout 
 	}
 	for {
 		changed := w.changed()
-		ok, found, err := evaluate(w.snapshot(e.Namespace, opts.Baseline))
+		st := w.snapshot(e.Namespace, opts.Baseline)
+		st.Answer = opts.Answer
+		ok, found, err := evaluate(st)
+		if f, ok := settledFound(err); ok {
+			found, err = f, nil
+			return Result{Expected: c.Expected(), Found: found, Elapsed: time.Since(start)}
+		}
 		r := Result{Expected: c.Expected(), Found: found, Passed: ok && err == nil, Err: err, Elapsed: time.Since(start), Captured: captured}
 		if ok || err != nil || !opts.Wait {
 			return r

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,15 +46,21 @@ type nodeParams struct {
 	Selector  string `json:"selector,omitempty"`
 	Container string `json:"container,omitempty"`
 	Value     string `json:"value"`
+	// Shared lists, for value namespaces, the namespaces the container
+	// shares with its node (net for hostNetwork); all others must differ.
+	Shared []string `json:"shared,omitempty"`
 }
 
 // nodeValues are what a node check can read, for the reference.
-var nodeValues = []string{"cpu-shares", "cpu-limit", "memory-limit", "oom-score-adj", "qos-cgroup"}
+var nodeValues = []string{"cpu-shares", "cpu-limit", "memory-limit", "oom-score-adj", "qos-cgroup", "namespaces"}
+
+// namespaceKinds are the namespaces a namespaces check compares.
+var namespaceKinds = []string{"net", "pid", "mnt", "uts", "ipc"}
 
 func nodeType() Type {
 	return Type{
 		Name:   "node",
-		Fields: "`pod` or `selector` (every running pod it selects), `container` (optional: the first), `value`: `cpu-shares` (v1 cpu.shares, v2 cpu.weight), `cpu-limit` (cpu.cfs_quota_us, cpu.max), `memory-limit` (memory.limit_in_bytes, memory.max), `oom-score-adj` (/proc/PID/oom_score_adj), `qos-cgroup` (where the pod's cgroup is)",
+		Fields: "`pod` or `selector` (every running pod it selects), `container` (optional: the first), `value`: `cpu-shares` (v1 cpu.shares, v2 cpu.weight), `cpu-limit` (cpu.cfs_quota_us, cpu.max), `memory-limit` (memory.limit_in_bytes, memory.max), `oom-score-adj` (/proc/PID/oom_score_adj), `qos-cgroup` (where the pod's cgroup is), `namespaces` (its net, pid, mnt, uts and ipc namespaces against the node's own; `shared: [net]` names those it must share, as hostNetwork does)",
 		Passes: "what the node holds for the container's main process (found on its node through Docker, cgroup v1 or v2) equals what Kubernetes computes from the pod's spec and the node's memory; a failure says the computed value and its formula. Where the machine forbids negative oom_score_adj (no CAP_SYS_RESOURCE), a Guaranteed pod's clamped 0 passes and the check says so",
 		Example: `- type: node
   pod: burstable
@@ -68,13 +75,35 @@ func nodeType() Type {
 }
 
 type nodeCheck struct {
-	p        nodeParams
-	selector labels.Selector
+	p nodeParams
+	podTarget
+}
+
+// podTarget is the pods (and their container) a check reads on their
+// nodes: by name or selector.
+type podTarget struct {
+	pod, selText, container string
+	selector                labels.Selector
+}
+
+func newPodTarget(pod, selector, container string) (podTarget, error) {
+	if (pod == "") == (selector == "") {
+		return podTarget{}, fmt.Errorf("set exactly one of %q or %q", "pod", "selector")
+	}
+	t := podTarget{pod: pod, selText: selector, container: container, selector: labels.Everything()}
+	if selector != "" {
+		var err error
+		if t.selector, err = labels.Parse(selector); err != nil {
+			return podTarget{}, fmt.Errorf("selector %q: %w", selector, err)
+		}
+	}
+	return t, nil
 }
 
 func newNodeCheck(p nodeParams) (Check, error) {
-	if (p.Pod == "") == (p.Selector == "") {
-		return nil, fmt.Errorf("set exactly one of %q or %q", "pod", "selector")
+	target, err := newPodTarget(p.Pod, p.Selector, p.Container)
+	if err != nil {
+		return nil, err
 	}
 	known := false
 	for _, v := range nodeValues {
@@ -83,14 +112,15 @@ func newNodeCheck(p nodeParams) (Check, error) {
 	if !known {
 		return nil, fmt.Errorf("value %q is not one labs reads (%s)", p.Value, strings.Join(nodeValues, ", "))
 	}
-	c := &nodeCheck{p: p, selector: labels.Everything()}
-	if p.Selector != "" {
-		var err error
-		if c.selector, err = labels.Parse(p.Selector); err != nil {
-			return nil, fmt.Errorf("selector %q: %w", p.Selector, err)
+	for _, s := range p.Shared {
+		if !slices.Contains(namespaceKinds, s) {
+			return nil, fmt.Errorf("shared namespace %q is not one of %s", s, strings.Join(namespaceKinds, ", "))
 		}
 	}
-	return c, nil
+	if len(p.Shared) > 0 && p.Value != "namespaces" {
+		return nil, fmt.Errorf("field %q goes with value namespaces", "shared")
+	}
+	return &nodeCheck{p: p, podTarget: target}, nil
 }
 
 func nodeResource() Resource { return Resource{APIVersion: "v1", Kind: "Node"} }
@@ -99,11 +129,11 @@ func (c *nodeCheck) Needs() []Resource { return []Resource{podResource(), nodeRe
 
 func (c *nodeCheck) Concern() Concern { return Concern{Selector: c.p.Selector} }
 
-func (c *nodeCheck) where() string {
-	if c.p.Pod != "" {
-		return "pod " + c.p.Pod
+func (t podTarget) where() string {
+	if t.pod != "" {
+		return "pod " + t.pod
 	}
-	return "pods matching " + c.p.Selector
+	return "pods matching " + t.selText
 }
 
 func (c *nodeCheck) Expected() string {
@@ -113,20 +143,21 @@ func (c *nodeCheck) Expected() string {
 		"memory-limit":  "its memory limit (memory.limit_in_bytes, memory.max on cgroup v2) is its limits.memory",
 		"oom-score-adj": "its main process's oom_score_adj is what the kubelet computes for its QoS class",
 		"qos-cgroup":    "its cgroup sits where its QoS class puts it under kubepods",
+		"namespaces":    c.namespacesExpected(),
 	}[c.p.Value]
 	return fmt.Sprintf("on the node of %s: %s", c.where(), what)
 }
 
 // targets are the selected pods whose container runs, with that container.
-func (c *nodeCheck) targets(s *State) ([]*corev1.Pod, []corev1.ContainerStatus) {
+func (t podTarget) targets(s *State) ([]*corev1.Pod, []corev1.ContainerStatus) {
 	var pods []*corev1.Pod
 	var statuses []corev1.ContainerStatus
 	for _, p := range s.Pods() {
-		if (c.p.Pod != "" && p.Name != c.p.Pod) || !c.selector.Matches(labels.Set(p.Labels)) || p.DeletionTimestamp != nil || p.Spec.NodeName == "" {
+		if (t.pod != "" && p.Name != t.pod) || !t.selector.Matches(labels.Set(p.Labels)) || p.DeletionTimestamp != nil || p.Spec.NodeName == "" {
 			continue
 		}
 		for _, cs := range p.Status.ContainerStatuses {
-			if (c.p.Container == "" || cs.Name == c.p.Container) && cs.State.Running != nil && cs.ContainerID != "" {
+			if (t.container == "" || cs.Name == t.container) && cs.State.Running != nil && cs.ContainerID != "" {
 				pods, statuses = append(pods, p), append(statuses, cs)
 				break
 			}
@@ -172,19 +203,12 @@ func (c *nodeCheck) probeOne(ctx context.Context, s *State, np NodeProber, pod *
 		return false, fmt.Sprintf("container %s is not in pod %s's spec", cs.Name, pod.Name)
 	}
 	at := fmt.Sprintf("pod %s on %s, PID %d", pod.Name, node, proc.PID)
-	read := func(file string) (string, error) {
-		res, err := np.NodeExec(ctx, node, []string{"cat", file})
-		if err != nil {
-			return "", err
-		}
-		if res.ExitCode != 0 {
-			return "", fmt.Errorf("reading %s on %s: %s", file, node, strings.TrimSpace(res.Stderr))
-		}
-		return strings.TrimSpace(res.Stdout), nil
-	}
+	read := func(file string) (string, error) { return readNodeFile(ctx, np, node, file) }
 	switch c.p.Value {
 	case "oom-score-adj":
 		return c.judgeOOM(ctx, s, np, pod, spec, proc, read, at)
+	case "namespaces":
+		return c.judgeNamespaces(ctx, np, node, proc, at)
 	case "qos-cgroup":
 		dir := proc.Dir("memory")
 		got, known := qosOfCgroupPath(dir)
@@ -196,12 +220,7 @@ func (c *nodeCheck) probeOne(ctx context.Context, s *State, np NodeProber, pod *
 		}
 		return true, fmt.Sprintf("%s pod in %s (%s)", got, dir, at)
 	}
-	v := cgroupValues[c.p.Value]
-	file := v.v1
-	if proc.CgroupVersion == 2 {
-		file = v.v2
-	}
-	full := path.Join(proc.Dir(v.controller), file)
+	file, full := cgroupFile(c.p.Value, proc)
 	got, err := read(full)
 	if err != nil {
 		return false, err.Error()
@@ -211,6 +230,72 @@ func (c *nodeCheck) probeOne(ctx context.Context, s *State, np NodeProber, pod *
 		return false, fmt.Sprintf("%s %s in %s; Kubernetes' value is %s (%s)", file, got, full, want, at)
 	}
 	return true, fmt.Sprintf("%s %s, as %s (%s)", file, got, want, at)
+}
+
+func (c *nodeCheck) namespacesExpected() string {
+	if len(c.p.Shared) == 0 {
+		return "its main process has its own " + strings.Join(namespaceKinds, ", ") + " namespaces, none the node's"
+	}
+	return fmt.Sprintf("its main process shares the node's %s namespace and has its own others", strings.Join(c.p.Shared, ", "))
+}
+
+// nsScript prints, for each namespace kind, the process's namespace and
+// the node's own (its PID 1).
+const nsScript = `for n in net pid mnt uts ipc; do echo "$n $(readlink /proc/$1/ns/$n) $(readlink /proc/1/ns/$n)"; done`
+
+func (c *nodeCheck) judgeNamespaces(ctx context.Context, np NodeProber, node string, proc NodeProcess, at string) (bool, string) {
+	res, err := np.NodeExec(ctx, node, []string{"sh", "-c", nsScript, "ns", fmt.Sprint(proc.PID)})
+	if err != nil {
+		return false, err.Error()
+	}
+	var own, shared []string
+	for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return false, fmt.Sprintf("could not read the namespaces of PID %d on %s (%q)", proc.PID, node, line)
+		}
+		wantShared := slices.Contains(c.p.Shared, f[0])
+		isShared := f[1] == f[2]
+		if wantShared != isShared {
+			if isShared {
+				return false, fmt.Sprintf("its %s namespace is the node's own (%s) (%s)", f[0], f[1], at)
+			}
+			return false, fmt.Sprintf("its %s namespace %s is not the node's %s (%s)", f[0], f[1], f[2], at)
+		}
+		if isShared {
+			shared = append(shared, f[0])
+		} else {
+			own = append(own, f[1])
+		}
+	}
+	found := "own namespaces " + strings.Join(own, " ")
+	if len(shared) > 0 {
+		found += "; the node's " + strings.Join(shared, ", ")
+	}
+	return true, fmt.Sprintf("%s (%s)", found, at)
+}
+
+// readNodeFile returns a file of node, trimmed.
+func readNodeFile(ctx context.Context, np NodeProber, node, file string) (string, error) {
+	res, err := np.NodeExec(ctx, node, []string{"cat", file})
+	if err != nil {
+		return "", err
+	}
+	if res.ExitCode != 0 {
+		return "", fmt.Errorf("reading %s on %s: %s", file, node, strings.TrimSpace(res.Stderr))
+	}
+	return strings.TrimSpace(res.Stdout), nil
+}
+
+// cgroupFile is the file holding value (cpu-shares, cpu-limit,
+// memory-limit) for proc: its name on this cgroup version, and its path.
+func cgroupFile(value string, proc NodeProcess) (file, full string) {
+	v := cgroupValues[value]
+	file = v.v1
+	if proc.CgroupVersion == 2 {
+		file = v.v2
+	}
+	return file, path.Join(proc.Dir(v.controller), file)
 }
 
 // OOMProbeScript lowers a shell's own oom_score_adj below 0 and reads it back:

@@ -169,3 +169,31 @@ func TestNodeSpecErrors(t *testing.T) {
 		}
 	}
 }
+
+// A container's namespaces are its own, unless the spec shares one with
+// the node (hostNetwork: net); the check fails on any other mix.
+func TestNodeCheckNamespaces(t *testing.T) {
+	p := qosPod("box", corev1.PodQOSBestEffort, nil, nil)
+	own := "net net:[10] net:[1]\npid pid:[11] pid:[2]\nmnt mnt:[12] mnt:[3]\nuts uts:[13] uts:[4]\nipc ipc:[14] ipc:[5]\n"
+	hostNet := strings.Replace(own, "net net:[10] net:[1]", "net net:[1] net:[1]", 1)
+	for _, tc := range []struct {
+		spec, ns string
+		pass     bool
+		says     string
+	}{
+		{"{type: node, pod: box, value: namespaces}", own, true, "own namespaces net:[10] pid:[11] mnt:[12] uts:[13] ipc:[14]"},
+		{"{type: node, pod: box, value: namespaces}", hostNet, false, "its net namespace is the node's own (net:[1])"},
+		{"{type: node, pod: box, value: namespaces, shared: [net]}", hostNet, true, "the node's net"},
+		{"{type: node, pod: box, value: namespaces, shared: [net]}", own, false, "its net namespace net:[10] is not the node's net:[1]"},
+	} {
+		e := fakeEngine(p, workerNode())
+		e.Prober = &fakeProber{node: NodeProcess{PID: 9}, nodeShell: tc.ns}
+		got := runWith(t, e, mustSpec(t, tc.spec))
+		if got.Passed != tc.pass || !strings.Contains(got.Found, tc.says) {
+			t.Errorf("%s on %q: passed=%v found %q; want %v saying %q", tc.spec, tc.ns, got.Passed, got.Found, tc.pass, tc.says)
+		}
+	}
+	if _, err := ParseSpecs([]byte("- {type: node, pod: box, value: namespaces, shared: [network]}")); err == nil || !strings.Contains(err.Error(), `shared namespace "network" is not one of net, pid, mnt, uts, ipc`) {
+		t.Errorf("unknown shared namespace: %v", err)
+	}
+}

@@ -260,6 +260,7 @@ func Types() []Type {
 		execType(),
 		httpType(),
 		nodeType(),
+		answerType(),
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts

@@ -15,7 +15,9 @@ import (
 type State struct {
 	Namespace string
 	Baseline  *Baseline
-	objects   map[Resource][]*unstructured.Unstructured
+	// Answer is the learner's answer in this step ("" if none yet).
+	Answer  string
+	objects map[Resource][]*unstructured.Unstructured
 
 	// typed views, converted on first use
 	pods []*corev1.Pod

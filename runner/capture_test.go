@@ -22,17 +22,8 @@ const captureLab = "---\nid: demo\ntitle: Demo\nsummary: s\nnamespace: demo\n---
 // step's text, checks and solution name; a learner who skipped the step
 // that captures it is told so instead of a check about the wrong object.
 func TestCapturedValueFlowsToLaterSteps(t *testing.T) {
-	client := fake.NewSimpleClientset(readyNode())
-	r, _, out := newTestRunner(t, client, fakeDocker{})
-	cat, err := LoadCatalog(fstest.MapFS{"demo.md": {Data: []byte(captureLab)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Catalog = cat
+	r, out := startLab(t, captureLab)
 	ctx := context.Background()
-	if err := r.Start(ctx, "demo"); err != nil {
-		t.Fatal(err)
-	}
 	createObject(t, r, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "blue", Namespace: "demo", Labels: map[string]string{"app": "choice"}}})
 	out.Reset()
 	if err := r.Check(ctx, CheckOptions{}); err != nil {
@@ -47,7 +38,7 @@ func TestCapturedValueFlowsToLaterSteps(t *testing.T) {
 	}
 
 	out.Reset()
-	err = r.Check(ctx, CheckOptions{})
+	err := r.Check(ctx, CheckOptions{})
 	if err == nil || !strings.Contains(out.String(), "ConfigMap blue") {
 		t.Errorf("step 2's check is not about blue: %v\n%s", err, out)
 	}
@@ -75,4 +66,20 @@ func TestCapturedValueFlowsToLaterSteps(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "need ${CHOSEN}, which the check of step 1 records when it passes") || !strings.Contains(err.Error(), "labs goto 1") {
 		t.Fatalf("check without the captured value = %v", err)
 	}
+}
+
+// startLab is a test runner on a fake cluster whose only lab is src (id
+// demo), started.
+func startLab(t *testing.T, src string) (*Runner, *bytes.Buffer) {
+	t.Helper()
+	r, _, out := newTestRunner(t, fake.NewSimpleClientset(readyNode()), fakeDocker{})
+	cat, err := LoadCatalog(fstest.MapFS{"demo.md": {Data: []byte(src)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Catalog = cat
+	if err := r.Start(context.Background(), "demo"); err != nil {
+		t.Fatal(err)
+	}
+	return r, out
 }

@@ -142,7 +142,7 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	stopTicker := r.tickWhileWaiting(func(el time.Duration) string {
 		return fmt.Sprintf("waiting: %d of %d checks settled (%.0fs)", settled.Load(), len(specs), el.Seconds())
 	}, opts.JSON)
-	results, err := eng.Run(ctx, specs, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline, Timeout: opts.Timeout,
+	results, err := eng.Run(ctx, specs, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline, Timeout: opts.Timeout, Answer: prog.Answer,
 		OnResult: func(checks.Result) { settled.Add(1) }})
 	stopTicker()
 	if errors.Is(err, checks.ErrNotSynced) {
@@ -207,7 +207,7 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 		if v.report.Passed {
 			cur.Done[cur.Step] = true
 			if cur.Step+1 < len(lab.Steps) {
-				cur.Step, cur.Passed, cur.Baseline, cur.Entered = cur.Step+1, nil, v.next, time.Now().UTC()
+				cur.enter(cur.Step+1, v.next)
 				v.report.Next = cur.Step + 1
 			} else {
 				v.report.Complete = true

@@ -227,11 +227,12 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 	if !sr.FailedBefore {
 		sr.Failure = "every check already passed before the solution ran: the checks cannot tell a learner who did the step from one who did not"
 	}
+	env.takeAnswer()
 	if err := env.run(ctx, step.Solve, opts.ScriptOutput, opts.SolveTimeout); err != nil {
 		sr.Error = fmt.Sprintf("solution: %v", err)
 		return sr
 	}
-	after, err := eng.Run(ctx, specs, checks.Options{Wait: true, Baseline: base})
+	after, err := eng.Run(ctx, specs, checks.Options{Wait: true, Baseline: base, Answer: env.takeAnswer()})
 	if err != nil {
 		sr.Error = err.Error()
 		return sr

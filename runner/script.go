@@ -39,11 +39,29 @@ func (r *Runner) newScriptEnv(ns string, captured map[string]string) (*scriptEnv
 		e.Close()
 		return nil, err
 	}
-	if err := os.Symlink(r.Executable, filepath.Join(dir, "bin", "kubectl")); err != nil {
-		e.Close()
-		return nil, fmt.Errorf("linking kubectl for lab scripts: %w", err)
+	// kubectl is labs' own; labs itself too, for `labs node exec`.
+	for _, name := range []string{"kubectl", "labs"} {
+		if err := os.Symlink(r.Executable, filepath.Join(dir, "bin", name)); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("linking %s for lab scripts: %w", name, err)
+		}
 	}
 	return e, nil
+}
+
+// answerFile is where a reference solution writes its answer to the
+// step's question (answer checks): $LAB_ANSWER_FILE.
+func (e *scriptEnv) answerFile() string { return filepath.Join(e.dir, "answer") }
+
+// takeAnswer returns what the last script wrote to $LAB_ANSWER_FILE ("" if
+// nothing) and removes it, so the next step starts without one.
+func (e *scriptEnv) takeAnswer() string {
+	b, err := os.ReadFile(e.answerFile())
+	if err != nil {
+		return ""
+	}
+	os.Remove(e.answerFile())
+	return strings.TrimSpace(string(b))
 }
 
 func (e *scriptEnv) Close() { os.RemoveAll(e.dir) }
@@ -51,6 +69,7 @@ func (e *scriptEnv) Close() { os.RemoveAll(e.dir) }
 func (e *scriptEnv) environ() []string {
 	env := []string{
 		"KUBECONFIG=" + e.kubeconfig,
+		"LAB_ANSWER_FILE=" + e.answerFile(),
 		"PATH=" + filepath.Join(e.dir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
 	for k, v := range e.vars {
@@ -58,7 +77,7 @@ func (e *scriptEnv) environ() []string {
 	}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, ours := e.vars[k]; !ours && k != "KUBECONFIG" && k != "PATH" {
+		if _, ours := e.vars[k]; !ours && k != "KUBECONFIG" && k != "PATH" && k != "LAB_ANSWER_FILE" {
 			env = append(env, kv)
 		}
 	}

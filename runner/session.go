@@ -192,7 +192,7 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 	if err != nil {
 		return nil, err
 	}
-	prog.Step, prog.Passed, prog.Baseline, prog.Entered = at, nil, b, time.Now().UTC()
+	prog.enter(at, b)
 	if err := r.store().Save(ctx, lab.ID, prog); err != nil {
 		return nil, err
 	}
@@ -305,8 +305,56 @@ func (r *Runner) Solve(ctx context.Context) error {
 	if err := env.run(ctx, step.Solve, r.ErrOut, solveTimeout); err != nil {
 		return fmt.Errorf("step %d solution: %w", s.prog.Step+1, err)
 	}
+	if a := env.takeAnswer(); a != "" {
+		if err := r.setAnswer(ctx, s, a); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.Out, "Solution applied; its answer is %s. Run `labs check` to verify it.\n", a)
+		return nil
+	}
 	fmt.Fprintln(r.Out, "Solution applied. Run `labs check` to verify it.")
 	return nil
+}
+
+// Answer records the learner's answer to the current step's question and
+// checks the step with it.
+func (r *Runner) Answer(ctx context.Context, value string, opts CheckOptions) error {
+	s, err := r.current()
+	if err != nil {
+		return err
+	}
+	if !hasAnswerCheck(s.lab.Steps[s.prog.Step]) {
+		return fmt.Errorf("step %d asks no question: `labs check` checks it", s.prog.Step+1)
+	}
+	if err := r.setAnswer(ctx, s, strings.TrimSpace(value)); err != nil {
+		return err
+	}
+	return r.Check(ctx, opts)
+}
+
+// setAnswer keeps an answer for the step s is on, if the learner is still
+// there.
+func (r *Runner) setAnswer(ctx context.Context, s *session, value string) error {
+	return r.store().Update(ctx, s.lab.ID, func(cur *Progress) (*Progress, error) {
+		if cur == nil {
+			return nil, ErrNoSession
+		}
+		cur.fit(s.lab)
+		if cur.Step != s.prog.Step {
+			return nil, fmt.Errorf("%w (you are now at step %d): answer again there", ErrStepMoved, cur.Step+1)
+		}
+		cur.Answer = value
+		return cur, nil
+	})
+}
+
+func hasAnswerCheck(step content.Step) bool {
+	for _, c := range step.Checks {
+		if c.Type == "answer" {
+			return true
+		}
+	}
+	return false
 }
 
 const solveTimeout = 5 * time.Minute
@@ -360,7 +408,7 @@ func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int, captured m
 			return nil, ErrNoSession
 		}
 		cur.fit(lab)
-		cur.Step, cur.Passed, cur.Baseline, cur.Entered = i, nil, b, time.Now().UTC()
+		cur.enter(i, b)
 		prog = cur
 		return cur, nil
 	})

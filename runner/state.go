@@ -32,6 +32,14 @@ type Progress struct {
 	// Captured are the values the checks of passed steps captured
 	// (`capture:`), which later steps name as ${NAME}.
 	Captured map[string]string `json:"captured,omitempty"`
+	// Answer is the learner's answer in the current step (`labs answer`).
+	Answer string `json:"answer,omitempty"`
+}
+
+// enter makes step i current, from its start: nothing passed, no answer,
+// the namespace as b recorded it.
+func (p *Progress) enter(i int, b *checks.Baseline) {
+	p.Step, p.Passed, p.Baseline, p.Entered, p.Answer = i, nil, b, time.Now().UTC(), ""
 }
 
 // DoneCount is how many steps are done.

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
+	"github.com/labs-dev/labs/cmd/answer"
 	"github.com/labs-dev/labs/cmd/check"
 	"github.com/labs-dev/labs/cmd/cmdutil"
 	"github.com/labs-dev/labs/cmd/doctor"
@@ -133,6 +134,7 @@ through hands-on lab steps, and checks each step against the live cluster.
   labs list                 the labs
   labs start selfhealing    create (or resume) the cluster and start a lab
   labs check                check the current step
+  labs answer VALUE         answer the step's question (when it asks one)
   labs hint | labs solve    a nudge, or the reference solution
   labs stop                 stop the cluster, keep everything (labs start resumes)
   labs doctor               is this machine ready? what is wrong?
@@ -157,6 +159,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		list.NewCommand(f),
 		show.NewCommand(f),
 		check.NewCommand(f, nil),
+		answer.NewCommand(f),
 		hint.NewCommand(f),
 		solve.NewCommand(f),
 		reset.NewCommand(f),
