@@ -133,8 +133,16 @@ func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[stri
 			}
 		}
 	}
+	// kind writes the kubeconfig afresh: the namespace the learner's
+	// `labs kubectl` defaults to (the current lab's) must survive it.
+	ns := r.kubeconfigNamespace()
 	if err := r.Cluster.WriteKubeconfig(); err != nil {
 		return nil, fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start LAB` (your progress is kept)", r.Cluster.Name(), err)
+	}
+	if ns != "" {
+		if err := r.writeKubeconfigFor(r.Paths.Kubeconfig(), ns); err != nil {
+			return nil, err
+		}
 	}
 	return restarted, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/labs-dev/labs/runner/docker"
@@ -15,14 +16,22 @@ type fakeCluster struct {
 	created string
 	loaded  int
 	started int
+	// kubeconfig, if set, is rewritten by WriteKubeconfig as kind does:
+	// a fresh file, without a namespace.
+	kubeconfig string
 }
 
 const fakeNode = "labs-test-control-plane"
 
-func (f *fakeCluster) Name() string           { return "labs-test" }
-func (f *fakeCluster) NodeNames() []string    { return []string{fakeNode} }
-func (f *fakeCluster) WriteKubeconfig() error { return nil }
-func (f *fakeCluster) Delete() error          { f.nodes = nil; return nil }
+func (f *fakeCluster) Name() string        { return "labs-test" }
+func (f *fakeCluster) NodeNames() []string { return []string{fakeNode} }
+func (f *fakeCluster) WriteKubeconfig() error {
+	if f.kubeconfig == "" {
+		return nil
+	}
+	return os.WriteFile(f.kubeconfig, []byte(kubeconfig), 0o600)
+}
+func (f *fakeCluster) Delete() error { f.nodes = nil; return nil }
 func (f *fakeCluster) Nodes(context.Context) ([]docker.Container, error) {
 	return append([]docker.Container(nil), f.nodes...), nil
 }

@@ -103,6 +103,19 @@ func (r *Runner) writeKubeconfigFor(path, ns string) error {
 	return os.Chmod(path, 0o600)
 }
 
+// kubeconfigNamespace is the namespace the lab kubeconfig's context
+// defaults to ("" when none, or no kubeconfig).
+func (r *Runner) kubeconfigNamespace() string {
+	cfg, err := clientcmd.LoadFromFile(r.Paths.Kubeconfig())
+	if err != nil {
+		return ""
+	}
+	if ctx, ok := cfg.Contexts[cfg.CurrentContext]; ok {
+		return ctx.Namespace
+	}
+	return ""
+}
+
 // ensureNamespace creates ns if it is not there.
 func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns string) error {
 	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "labs"}}}, metav1.CreateOptions{})

@@ -129,7 +129,7 @@ func newTestRunner(t *testing.T, client kubernetes.Interface, docker Docker) (*R
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	cl := &fakeCluster{}
+	cl := &fakeCluster{kubeconfig: paths.Kubeconfig()}
 	r := &Runner{
 		Cluster: cl, Docker: docker, Paths: paths, Catalog: cat, NodeImage: "node:test", Executable: os.Args[0],
 		Out: &out, ErrOut: &errOut, Display: NewDisplay(&errOut, content.Style{}, false), Nodes: 1,
@@ -323,5 +323,22 @@ func TestTestWritesJUnitWhenTheClusterIsUnreachable(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `errors="1"`) || !strings.Contains(string(b), `<error message="cluster: docker is not running"`) || strings.Contains(string(b), "<failure") {
 		t.Errorf("JUnit:\n%s", b)
+	}
+}
+
+// labs test (or any command that makes sure the cluster is there) rewrites
+// the lab kubeconfig; `labs kubectl` keeps defaulting to the current lab's
+// namespace afterwards.
+func TestEnsureClusterKeepsTheLabNamespace(t *testing.T) {
+	r, _, _ := newTestRunner(t, fake.NewSimpleClientset(readyNode()), fakeDocker{})
+	ctx := context.Background()
+	if err := r.Start(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ensureCluster(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ns := r.kubeconfigNamespace(); ns != "demo" {
+		t.Fatalf("after the kubeconfig was written again, its namespace is %q, want demo", ns)
 	}
 }
