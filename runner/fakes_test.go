@@ -68,6 +68,19 @@ type fakeDocker struct {
 	// execOut maps a command's first word to its output.
 	execOut map[string]string
 	image   bool
+	// limits are the node containers' memory limits (nil: none set).
+	limits map[string]int64
+}
+
+func (f fakeDocker) MemoryLimit(_ context.Context, c string) (int64, error) {
+	return f.limits[c], f.err
+}
+func (f fakeDocker) SetMemoryLimit(_ context.Context, c string, b int64) error {
+	if f.limits == nil {
+		return errors.New("fakeDocker: no limits map")
+	}
+	f.limits[c] = b
+	return f.err
 }
 
 func (f fakeDocker) Preflight(context.Context) error { return f.err }

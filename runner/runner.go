@@ -39,6 +39,8 @@ type Docker interface {
 	Facts(ctx context.Context) (docker.Facts, error)
 	Exec(ctx context.Context, container string, cmd []string) (docker.ExecResult, error)
 	ExecInteractive(ctx context.Context, container string, cmd []string, s docker.Stdio) (int, error)
+	MemoryLimit(ctx context.Context, container string) (int64, error)
+	SetMemoryLimit(ctx context.Context, container string, bytes int64) error
 	ImagePresent(ctx context.Context, ref string) (bool, error)
 	RunOnce(ctx context.Context, image string, cmd []string) (docker.ExecResult, error)
 }

@@ -4,10 +4,12 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
 	"github.com/labs-dev/labs/runner/docker"
@@ -22,7 +24,7 @@ func NewCommand(f *cmdutil.Factory) *cobra.Command {
 commands on them as root, to read what Kubernetes did there (cgroups,
 processes, namespaces). labs status lists the nodes.`,
 	}
-	cmd.AddCommand(newShell(f), newExec(f))
+	cmd.AddCommand(newShell(f), newExec(f), newMemory(f))
 	return cmd
 }
 
@@ -54,6 +56,41 @@ func newExec(f *cmdutil.Factory) *cobra.Command {
 			return run(cmd.Context(), f, args[0], args[1:], false)
 		},
 	}
+}
+
+func newMemory(f *cmdutil.Factory) *cobra.Command {
+	var lift bool
+	cmd := &cobra.Command{
+		Use:   "memory NODE (SIZE | --lift)",
+		Short: "Limit a node's memory (its container's, through Docker), or lift the limit",
+		Long: `Memory pressure on one node only: the node's container gets a memory limit,
+so the kernel's OOM killer acts inside that node and nowhere else. Labs that
+use it lift it in their cleanup (reset, after labs test, another lab).`,
+		Example: `  labs node memory labs-worker2 1500Mi
+  labs node memory labs-worker2 --lift`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var bytes int64
+			switch {
+			case lift && len(args) == 1:
+			case !lift && len(args) == 2:
+				q, err := resource.ParseQuantity(args[1])
+				if err != nil || q.Value() <= 0 {
+					return fmt.Errorf("size %q is not a memory size such as 1500Mi or 2Gi", args[1])
+				}
+				bytes = q.Value()
+			default:
+				return fmt.Errorf("give a size (labs node memory NODE 1500Mi) or --lift, not both")
+			}
+			r, err := f.Runner()
+			if err != nil {
+				return err
+			}
+			return r.NodeMemory(cmd.Context(), args[0], bytes)
+		},
+	}
+	cmd.Flags().BoolVar(&lift, "lift", false, "lift the limit")
+	return cmd
 }
 
 // run attaches this terminal (raw, when it is one and a shell is asked)

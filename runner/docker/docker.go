@@ -249,6 +249,37 @@ func (e *Engine) ExecInteractive(ctx context.Context, name string, cmd []string,
 	return ins.ExitCode, nil
 }
 
+// MemoryLimit is a container's memory limit in bytes (0: none).
+func (e *Engine) MemoryLimit(ctx context.Context, name string) (int64, error) {
+	cli, err := e.client()
+	if err != nil {
+		return 0, err
+	}
+	ins, err := cli.ContainerInspect(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("inspecting %s: %w", name, err)
+	}
+	if ins.HostConfig == nil {
+		return 0, nil
+	}
+	return ins.HostConfig.Memory, nil
+}
+
+// SetMemoryLimit limits a running container's memory to bytes, swap
+// included (memory+swap equal to memory: pressure ends in the OOM killer,
+// not in swapping).
+func (e *Engine) SetMemoryLimit(ctx context.Context, name string, bytes int64) error {
+	cli, err := e.client()
+	if err != nil {
+		return err
+	}
+	_, err = cli.ContainerUpdate(ctx, name, container.UpdateConfig{Resources: container.Resources{Memory: bytes, MemorySwap: bytes}})
+	if err != nil {
+		return fmt.Errorf("limiting the memory of %s: %w", name, err)
+	}
+	return nil
+}
+
 // Facts are what `labs doctor` reports about the engine.
 type Facts struct {
 	ServerVersion string

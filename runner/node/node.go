@@ -21,6 +21,9 @@ import (
 type Execer interface {
 	Exec(ctx context.Context, container string, cmd []string) (docker.ExecResult, error)
 	ExecInteractive(ctx context.Context, container string, cmd []string, s docker.Stdio) (int, error)
+	MemoryLimit(ctx context.Context, container string) (int64, error)
+	SetMemoryLimit(ctx context.Context, container string, bytes int64) error
+	Facts(ctx context.Context) (docker.Facts, error)
 }
 
 // Nodes reaches the nodes of one cluster.
@@ -49,6 +52,45 @@ func (n *Nodes) Shell(ctx context.Context, node string, cmd []string, s docker.S
 		return 0, err
 	}
 	return n.Docker.ExecInteractive(ctx, node, cmd, s)
+}
+
+// MinMemoryLimit is the least memory a node may be limited to: below it
+// the node's own kubelet and containerd would be the ones to die.
+const MinMemoryLimit = 768 << 20
+
+// LimitMemory puts a memory limit on a node's container (through Docker),
+// so memory pressure stays on that node: the host and the other nodes are
+// untouched. LiftMemory undoes it.
+func (n *Nodes) LimitMemory(ctx context.Context, node string, bytes int64) error {
+	if err := n.check(node); err != nil {
+		return err
+	}
+	if bytes < MinMemoryLimit {
+		return fmt.Errorf("a node needs at least %d MiB for itself (kubelet, containerd); %d MiB is too little", MinMemoryLimit>>20, bytes>>20)
+	}
+	return n.Docker.SetMemoryLimit(ctx, node, bytes)
+}
+
+// LiftMemory removes a limit LimitMemory set. Docker cannot remove a
+// memory limit on cgroup v1 (0 leaves it as it is), so the limit becomes
+// the host's whole memory, which is no limit. It reports whether there was
+// a limit to lift; a node without one is not touched.
+func (n *Nodes) LiftMemory(ctx context.Context, node string) (bool, error) {
+	if err := n.check(node); err != nil {
+		return false, err
+	}
+	cur, err := n.Docker.MemoryLimit(ctx, node)
+	if err != nil {
+		return false, err
+	}
+	f, err := n.Docker.Facts(ctx)
+	if err != nil {
+		return false, err
+	}
+	if cur == 0 || cur >= f.MemoryBytes {
+		return false, nil
+	}
+	return true, n.Docker.SetMemoryLimit(ctx, node, f.MemoryBytes)
 }
 
 func (n *Nodes) check(node string) error {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -53,9 +54,20 @@ func TestParseFindRefusesWhatItDoesNotKnow(t *testing.T) {
 }
 
 type fakeExec struct {
-	res  docker.ExecResult
-	err  error
-	asks []string
+	res    docker.ExecResult
+	err    error
+	asks   []string
+	limits map[string]int64
+}
+
+func (f *fakeExec) MemoryLimit(_ context.Context, c string) (int64, error) { return f.limits[c], nil }
+func (f *fakeExec) SetMemoryLimit(_ context.Context, c string, b int64) error {
+	f.asks = append(f.asks, fmt.Sprintf("memory %s %d", c, b))
+	f.limits[c] = b
+	return nil
+}
+func (f *fakeExec) Facts(context.Context) (docker.Facts, error) {
+	return docker.Facts{MemoryBytes: 24 << 30}, nil
 }
 
 func (f *fakeExec) Exec(_ context.Context, c string, cmd []string) (docker.ExecResult, error) {
@@ -83,5 +95,31 @@ func TestProcessErrorsAreOneSentence(t *testing.T) {
 	f.res = docker.ExecResult{ExitCode: 3}
 	if _, err := n.Process(context.Background(), "labs-worker", id); err == nil || !strings.Contains(err.Error(), "no process of container 04ca2d05e1fc runs on node labs-worker") {
 		t.Errorf("gone container: %v", err)
+	}
+}
+
+// A node's memory limit is set only on a node of the cluster, never so low
+// that the node itself dies; lifting touches only a node that has one.
+func TestNodeMemoryLimit(t *testing.T) {
+	f := &fakeExec{limits: map[string]int64{}}
+	n := &Nodes{Docker: f, Known: func() []string { return []string{"labs-worker", "labs-worker2"} }}
+	ctx := context.Background()
+	if err := n.LimitMemory(ctx, "labs-worker2", 256<<20); err == nil || !strings.Contains(err.Error(), "at least 768 MiB") {
+		t.Errorf("256 MiB: %v", err)
+	}
+	if err := n.LimitMemory(ctx, "postgres", 2<<30); !errors.Is(err, ErrNoNode) {
+		t.Errorf("not a node: %v", err)
+	}
+	if lifted, err := n.LiftMemory(ctx, "labs-worker"); err != nil || lifted || len(f.asks) != 0 {
+		t.Errorf("lifting a node without a limit: lifted=%v err=%v asks=%v", lifted, err, f.asks)
+	}
+	if err := n.LimitMemory(ctx, "labs-worker2", 1536<<20); err != nil || f.limits["labs-worker2"] != 1536<<20 {
+		t.Fatalf("limit: %v, %v", err, f.limits)
+	}
+	if lifted, err := n.LiftMemory(ctx, "labs-worker2"); err != nil || !lifted || f.limits["labs-worker2"] != 24<<30 {
+		t.Errorf("lift: lifted=%v err=%v limits=%v", lifted, err, f.limits)
+	}
+	if _, ok := f.limits["labs-worker"]; ok {
+		t.Errorf("the other node was touched: %v", f.limits)
 	}
 }
