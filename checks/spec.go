@@ -261,6 +261,7 @@ func Types() []Type {
 		httpType(),
 		nodeType(),
 		answerType(),
+		cpuShareType(),
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts
