@@ -3,8 +3,10 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,5 +50,23 @@ func TestAnswerFlow(t *testing.T) {
 	}
 	if err := r.Answer(ctx, "42", CheckOptions{}); err == nil || !strings.Contains(err.Error(), "step 2 asks no question") {
 		t.Fatalf("answer on a step without a question: %v", err)
+	}
+}
+
+// labs node shell without a name goes to the node of the pod the learner
+// made last.
+func TestNodeShellGoesWhereThePodRuns(t *testing.T) {
+	r, _ := startLab(t, answerLab)
+	c, _ := r.client()
+	ctx := context.Background()
+	for i, node := range []string{"labs-test-worker", "labs-test-worker2"} {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("p", i), Namespace: "demo", CreationTimestamp: metav1.NewTime(time.Unix(int64(1000+i), 0))},
+			Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+		if _, err := c.CoreV1().Pods("demo").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.nodeOfInterest(ctx); got != "labs-test-worker2" {
+		t.Errorf("nodeOfInterest = %q, want labs-test-worker2 (the newest pod's)", got)
 	}
 }

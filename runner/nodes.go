@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/labs-dev/labs/runner/docker"
 )
 
@@ -13,15 +16,51 @@ func (r *Runner) NodeShell(ctx context.Context, node string, cmd []string, s doc
 	if err := r.Docker.Preflight(ctx); err != nil {
 		return 0, err
 	}
-	names := r.Cluster.NodeNames()
-	if node == "" && len(names) > 1 {
-		node = names[1]
+	if node == "" {
+		node = r.nodeOfInterest(ctx)
 	}
 	code, err := r.nodes().Shell(ctx, node, cmd, s)
 	if err != nil {
 		return 0, fmt.Errorf("on node %s: %w; `labs status` shows the nodes and whether they run", node, err)
 	}
 	return code, nil
+}
+
+// nodeOfInterest is where `labs node shell` goes without a name: the node
+// of the newest running pod in the current lab's namespace (the one the
+// learner just made), else the first worker.
+func (r *Runner) nodeOfInterest(ctx context.Context) string {
+	fallback := ""
+	if names := r.Cluster.NodeNames(); len(names) > 0 {
+		fallback = names[min(1, len(names)-1)]
+	}
+	s, err := r.current()
+	if err != nil {
+		return fallback
+	}
+	c, err := r.client()
+	if err != nil {
+		return fallback
+	}
+	pods, err := c.CoreV1().Pods(s.lab.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fallback
+	}
+	var newest *corev1.Pod
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.Spec.NodeName == "" || p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+			continue
+		}
+		if newest == nil || p.CreationTimestamp.After(newest.CreationTimestamp.Time) {
+			newest = p
+		}
+	}
+	if newest == nil {
+		return fallback
+	}
+	fmt.Fprintf(r.ErrOut, "labs: a shell on %s, where pod %s runs\n", newest.Spec.NodeName, newest.Name)
+	return newest.Spec.NodeName
 }
 
 // NodeMemory limits a node container's memory to bytes, or lifts a limit

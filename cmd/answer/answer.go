@@ -29,11 +29,7 @@ said to be wrong, not corrected: look again and answer again.`,
   labs answer 256Mi`,
 		Args: cmdutil.ExactArgs(1, "labs answer VALUE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.ValidateOutput(); err != nil {
-				return err
-			}
-			o.JSON = f.JSON()
-			if err := o.Validate(); err != nil {
+			if err := o.Complete(f); err != nil {
 				return err
 			}
 			if strings.TrimSpace(args[0]) == "" {

@@ -19,6 +19,16 @@ type Options struct {
 	JSON    bool
 }
 
+// Complete takes --output from the root command and validates the flags:
+// `labs check` and `labs answer` share them.
+func (o *Options) Complete(f *cmdutil.Factory) error {
+	if err := f.ValidateOutput(); err != nil {
+		return err
+	}
+	o.JSON = f.JSON()
+	return o.Validate()
+}
+
 // Validate checks the flags without I/O.
 func (o *Options) Validate() error {
 	if o.Timeout < 0 {
@@ -40,11 +50,7 @@ failing check says what was expected and what was found. Exit code 1 means
 the step is not done yet.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.ValidateOutput(); err != nil {
-				return err
-			}
-			o.JSON = f.JSON()
-			if err := o.Validate(); err != nil {
+			if err := o.Complete(f); err != nil {
 				return err
 			}
 			if runF != nil {

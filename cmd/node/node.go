@@ -31,7 +31,7 @@ processes, namespaces). labs status lists the nodes.`,
 func newShell(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "shell [NODE]",
-		Short: "An interactive shell on a node (default: the first worker)",
+		Short: "An interactive shell on a node (default: the node of the lab's newest running pod, else the first worker)",
 		Example: `  labs node shell
   labs node shell labs-worker2`,
 		Args: cobra.MaximumNArgs(1),
