@@ -22,7 +22,7 @@ func cpuShareType() Type {
 	return Type{
 		Name:   "cpu-share",
 		Fields: "`pods` (two busy pods on one node), `window` (how long to measure, default 10s), `tolerance` (relative, default 0.25)",
-		Passes: "over the window, the CPU time the two pods' containers used (cpuacct.usage, or cpu.stat usage_usec on cgroup v2, read on their node) has the ratio of their CPU weights, computed from their requests.cpu, within the tolerance: under contention the kernel shares CPU by weight",
+		Passes: "over the window, the CPU time the two pods' containers used (cpuacct.usage, or cpu.stat usage_usec on cgroup v2, read on their node) has the ratio of their CPU weights (cpu.shares or cpu.weight, as the kubelet set them from requests.cpu, read on the node) within the tolerance: under contention the kernel shares CPU by weight. Equal weights fail: there is nothing to compare",
 		Example: `- type: cpu-share
   pods: [light, heavy]
   window: 10s`,
@@ -112,18 +112,20 @@ func (c *cpuShare) Probe(ctx context.Context, s *State, pr Prober, _ string) (bo
 		if procs[i], err = np.NodeProcess(ctx, found[0].Spec.NodeName, statuses[0].ContainerID); err != nil {
 			return false, err.Error(), nil
 		}
-		req := found[0].Spec.Containers[0].Resources.Requests[corev1.ResourceCPU]
-		for _, ct := range found[0].Spec.Containers {
-			if ct.Name == statuses[0].Name {
-				req = ct.Resources.Requests[corev1.ResourceCPU]
-			}
+		// The weights as the node holds them (cpu.shares, or cpu.weight
+		// as this node's runc converted them on v2), set by the kubelet
+		// from requests.cpu: the kernel shares by these.
+		file, full := cgroupFile("cpu-shares", procs[i])
+		w, err := readNodeFile(ctx, np, found[0].Spec.NodeName, full)
+		if err != nil {
+			return false, err.Error(), nil
 		}
-		weights[i] = SharesFor(req)
-		if procs[i].CgroupVersion == 2 {
-			// Either runc conversion keeps the order; the linear one is
-			// what most nodes run, and the ratio is judged with tolerance.
-			weights[i], _ = WeightsFor(weights[i])
+		if weights[i], err = strconv.ParseInt(w, 10, 64); err != nil || weights[i] <= 0 {
+			return false, fmt.Sprintf("%s of pod %s reads %q", file, name, w), nil
 		}
+	}
+	if weights[0] == weights[1] {
+		return false, fmt.Sprintf("pods %s and %s have the same CPU weight (%d): give them different requests.cpu, or there is nothing to compare", pods[0].Name, pods[1].Name, weights[0]), nil
 	}
 	if pods[0].Spec.NodeName != pods[1].Spec.NodeName {
 		return false, fmt.Sprintf("pod %s runs on %s and pod %s on %s: CPU weights only matter between processes that compete on one node", pods[0].Name, pods[0].Spec.NodeName, pods[1].Name, pods[1].Spec.NodeName), nil

@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -317,13 +318,19 @@ func (c *nodeCheck) judgeOOM(ctx context.Context, s *State, np NodeProber, pod *
 		}
 	}
 	mem := spec.Resources.Requests[corev1.ResourceMemory]
+	if capacity == 0 && pod.Status.QOSClass == corev1.PodQOSBurstable {
+		return false, fmt.Sprintf("oom_score_adj %s; node %s's memory capacity is not known yet, so the kubelet's value cannot be computed (%s)", got, pod.Spec.NodeName, at)
+	}
 	want, why := OOMScoreAdjFor(pod.Status.QOSClass, mem.Value(), capacity)
 	if got == fmt.Sprint(want) {
 		return true, fmt.Sprintf("oom_score_adj %s (%s; %s)", got, why, at)
 	}
 	if want < 0 && got == "0" {
 		res, err := np.NodeExec(ctx, pod.Spec.NodeName, []string{"sh", "-c", OOMProbeScript})
-		if err == nil && strings.TrimSpace(res.Stdout) != "-998" {
+		readBack, perr := strconv.Atoi(strings.TrimSpace(res.Stdout))
+		// Only a probe that ran and read back a value of 0 or more proves
+		// the clamp; anything else is not evidence.
+		if err == nil && res.ExitCode == 0 && perr == nil && readBack >= 0 {
 			return true, fmt.Sprintf("oom_score_adj 0: the kubelet asks %d (%s), but this machine forbids negative values (no CAP_SYS_RESOURCE: set -998, read back %s), so the runtime keeps 0 (%s)", want, why, strings.TrimSpace(res.Stdout), at)
 		}
 	}

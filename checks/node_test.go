@@ -133,6 +133,7 @@ func TestNodeCheckClampedOOMScoreAdj(t *testing.T) {
 		{"-997", "-998", true, "oom_score_adj -997 (Guaranteed: always -997"},
 		{"0", "0", true, "this machine forbids negative values (no CAP_SYS_RESOURCE: set -998, read back 0)"},
 		{"0", "-998", false, "oom_score_adj 0; the kubelet's value is -997"},
+		{"0", "", false, "oom_score_adj 0; the kubelet's value is -997"}, // a probe that printed nothing proves nothing
 	} {
 		e := fakeEngine(g, workerNode())
 		e.Prober = &fakeProber{node: proc, nodeFiles: map[string]string{"/proc/7/oom_score_adj": tc.got}, nodeShell: tc.probe + "\n"}

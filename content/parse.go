@@ -229,8 +229,7 @@ func (p *parser) block(lab *Lab, step *Step, fb *ast.FencedCodeBlock) (bool, err
 			return true, p.errorf(fb, "%v", err)
 		}
 		for i, sp := range specs {
-			b, _ := sp.MarshalJSON()
-			if bad := p.checkRefs(string(b)); bad != "" {
+			if bad := p.checkRefs(refText(sp)); bad != "" {
 				return true, p.errorf(fb, "check %d: %s", i+1, bad)
 			}
 		}

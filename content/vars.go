@@ -1,6 +1,7 @@
 package content
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -33,6 +34,21 @@ func (p *parser) checkRefs(s string) string {
 		}
 	}
 	return ""
+}
+
+// refText is the text of a check whose ${NAME}s must be facts or
+// captures: all of it but an exec check's command, which is a shell's
+// (`echo ${GREETING}` reads the container's environment).
+func refText(s checks.Spec) string {
+	if s.Type == "exec" {
+		var m map[string]any
+		if json.Unmarshal(s.Params, &m) == nil {
+			delete(m, "command")
+			s.Params, _ = json.Marshal(m)
+		}
+	}
+	b, _ := s.MarshalJSON()
+	return string(b)
 }
 
 // declareCaptures notes the names a step's checks capture; they become

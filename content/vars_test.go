@@ -21,7 +21,7 @@ func useStep(prose, check string) string {
 func TestCapturedNamesAcrossSteps(t *testing.T) {
 	src := fm + "Workers: ${LAB_WORKER_1}, ${LAB_WORKER_2}.\n\n" + captureStep +
 		useStep("    labs kubectl drain ${CORDONED} --ignore-daemonsets\n\nThe shell's own ${node} is left alone.",
-			"- {type: object, kind: Node, name: '${CORDONED}', match: {spec: {unschedulable: true}}}")
+			"- {type: object, kind: Node, name: '${CORDONED}', match: {spec: {unschedulable: true}}}\n- {type: exec, pod: p, command: 'echo ${GREETING}', stdout: hi}")
 	lab, err := Parse("x.md", []byte(src))
 	if err != nil {
 		t.Fatal(err)

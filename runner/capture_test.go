@@ -16,7 +16,7 @@ const captureLab = "---\nid: demo\ntitle: Demo\nsummary: s\nnamespace: demo\n---
 	"## Choose\nMake one ConfigMap labelled app=choice, any name.\n```check\n" +
 	"- {type: object, kind: ConfigMap, selector: app=choice, count: 1, capture: {CHOSEN: object.metadata.name}, timeout: 1s}\n```\n```solve\ntrue\n```\n" +
 	"## Use it\nYou chose ${CHOSEN}.\n```check\n- {type: object, kind: ConfigMap, name: '${CHOSEN}', match: {data: {ok: 'yes'}}, timeout: 1s}\n```\n" +
-	"```solve\necho \"the solution sees $CHOSEN\"\n```\n"
+	"```solve\necho \"the solution sees $CHOSEN\"\n```\n```hint\nLook at ${CHOSEN}.\n```\n"
 
 // What a learner chose in one step (any ConfigMap name) is what the next
 // step's text, checks and solution name; a learner who skipped the step
@@ -41,6 +41,10 @@ func TestCapturedValueFlowsToLaterSteps(t *testing.T) {
 	err := r.Check(ctx, CheckOptions{})
 	if err == nil || !strings.Contains(out.String(), "ConfigMap blue") {
 		t.Errorf("step 2's check is not about blue: %v\n%s", err, out)
+	}
+	out.Reset()
+	if err := r.Hint(ctx); err != nil || !strings.Contains(out.String(), "Look at blue.") {
+		t.Errorf("hint does not name the learner's choice: %v %q", err, out.String())
 	}
 	var scriptOut bytes.Buffer
 	r.ErrOut = &scriptOut

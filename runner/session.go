@@ -277,7 +277,7 @@ func (r *Runner) Hint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h := strings.TrimSpace(s.lab.Steps[s.prog.Step].Hint)
+	h := strings.TrimSpace(r.styleFor(s.lab, s.lab.Namespace, s.prog.Captured).Expand(s.lab.Steps[s.prog.Step].Hint))
 	if h == "" {
 		h = "This step has no hint. `labs solve` runs the reference solution."
 	}
@@ -341,7 +341,8 @@ func (r *Runner) setAnswer(ctx context.Context, s *session, value string) error 
 		}
 		cur.fit(s.lab)
 		if cur.Step != s.prog.Step {
-			return nil, fmt.Errorf("%w (you are now at step %d): answer again there", ErrStepMoved, cur.Step+1)
+			// Not ErrStepMoved: nothing was printed about it yet.
+			return nil, fmt.Errorf("the step changed in another terminal (you are now at step %d): answer again there", cur.Step+1)
 		}
 		cur.Answer = value
 		return cur, nil

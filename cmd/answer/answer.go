@@ -40,7 +40,7 @@ said to be wrong, not corrected: look again and answer again.`,
 				return err
 			}
 			err = r.Answer(cmd.Context(), args[0], runner.CheckOptions{Timeout: o.Timeout, JSON: o.JSON})
-			if errors.Is(err, runner.ErrChecksFailed) {
+			if errors.Is(err, runner.ErrChecksFailed) || errors.Is(err, runner.ErrStepMoved) {
 				return fmt.Errorf("%w: %w", cmdutil.ErrSilent, err)
 			}
 			return err

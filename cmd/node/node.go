@@ -79,8 +79,10 @@ use it lift it in their cleanup (reset, after labs test, another lab).`,
 					return fmt.Errorf("size %q is not a memory size such as 1500Mi or 2Gi", args[1])
 				}
 				bytes = q.Value()
+			case lift:
+				return fmt.Errorf("--lift takes no size: labs node memory NODE --lift")
 			default:
-				return fmt.Errorf("give a size (labs node memory NODE 1500Mi) or --lift, not both")
+				return fmt.Errorf("give a size (labs node memory NODE 1500Mi) or --lift")
 			}
 			r, err := f.Runner()
 			if err != nil {

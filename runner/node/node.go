@@ -136,7 +136,7 @@ func (n *Nodes) Process(ctx context.Context, node, containerID string) (checks.N
 	switch res.ExitCode {
 	case 0:
 	case 3:
-		return checks.NodeProcess{}, fmt.Errorf("no process of container %.12s runs on node %s (it ended, or the pod moved)", id, node)
+		return checks.NodeProcess{}, fmt.Errorf("no process of container %.12s runs on node %s as PID 1 of its own PID namespace (it ended, the pod moved, or the pod shares a PID namespace: shareProcessNamespace, hostPID)", id, node)
 	default:
 		return checks.NodeProcess{}, fmt.Errorf("looking for container %.12s on node %s: exit %d: %s", id, node, res.ExitCode, strings.TrimSpace(res.Stderr))
 	}
