@@ -141,20 +141,9 @@ func (r *renderer) paragraph(text, first, rest string) {
 // never split across lines yet copies out with plain spaces.
 const glue = "\x01"
 
-func visible(s string) int {
-	n, esc := 0, false
-	for _, c := range s {
-		switch {
-		case c == '\x1b':
-			esc = true
-		case esc && c == 'm':
-			esc = false
-		case !esc:
-			n++
-		}
-	}
-	return n
-}
+// visible is the terminal width of s: Hangul counts two columns, colour
+// escapes none (see Width).
+func visible(s string) int { return Width(s) }
 
 // text is a block's inline content with the lab's facts filled in (after
 // inline parsing, which may split ${NAME} across text nodes).

@@ -77,7 +77,7 @@ func TestCapturedValueFlowsToLaterSteps(t *testing.T) {
 func startLab(t *testing.T, src string) (*Runner, *bytes.Buffer) {
 	t.Helper()
 	r, _, out := newTestRunner(t, fake.NewSimpleClientset(readyNode()), fakeDocker{})
-	cat, err := LoadCatalog(fstest.MapFS{"demo.md": {Data: []byte(src)}})
+	cat, err := LoadCatalog(Source{Origin: BuiltIn, FS: fstest.MapFS{"demo.md": {Data: []byte(src)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -16,73 +18,217 @@ import (
 // ErrUnknownLab is returned for a lab name that no lab has.
 var ErrUnknownLab = errors.New("unknown lab")
 
-// Catalog is the set of labs labs knows.
-type Catalog struct{ labs []*content.Lab }
+// BuiltIn names the labs compiled into the binary, where a lab's origin is
+// shown.
+const BuiltIn = "built-in"
 
-// LoadCatalog parses every *.md at the root of fsys except README.md.
-func LoadCatalog(fsys fs.FS) (*Catalog, error) {
-	names, err := fs.Glob(fsys, "*.md")
-	if err != nil {
-		return nil, err
+// Source is a folder of labs: the built-in ones, --labs-dir, or an entry of
+// LABS_PATH.
+type Source struct {
+	// Origin is what `labs list` shows: BuiltIn or the folder's path.
+	Origin string
+	FS     fs.FS
+}
+
+// DirSource is a folder of lab files on disk.
+func DirSource(dir string) Source { return Source{Origin: dir, FS: os.DirFS(dir)} }
+
+// Entry is one lab with its translations.
+type Entry struct {
+	Lab    *content.Lab // the original
+	Origin string
+	// File is where the original was read: a file name inside Origin.
+	File string
+	// Translations by language ("ko"): same steps, checks and solutions,
+	// other prose (`labs lint` proves it).
+	Translations map[string]*content.Lab
+}
+
+// In returns the lab in lang, or the original when it has no such
+// translation.
+func (e *Entry) In(lang string) *content.Lab {
+	if t, ok := e.Translations[lang]; ok {
+		return t
 	}
+	return e.Lab
+}
+
+// Broken is a lab file that could not be loaded; the other labs still are.
+type Broken struct {
+	Origin string
+	File   string
+	Err    error
+}
+
+// Catalog is the set of labs labs knows.
+type Catalog struct {
+	entries []*Entry // sorted by id
+	broken  []Broken
+	// Lang is the learner's language: Find returns a lab's translation into
+	// it when there is one.
+	Lang string
+}
+
+// translationName matches "selfhealing.ko.md": lab id, then language.
+var translationName = regexp.MustCompile(`^(.+)\.([a-z]{2})\.md$`)
+
+// LabFileLang splits a lab file name into its id and language ("" for an
+// original).
+func LabFileLang(name string) (id, lang string) {
+	base := path.Base(filepath.ToSlash(name))
+	if m := translationName.FindStringSubmatch(base); m != nil {
+		return m[1], m[2]
+	}
+	return strings.TrimSuffix(base, ".md"), ""
+}
+
+// LoadCatalog reads every *.md but README.md at the root of each source. A
+// file that does not parse is kept aside as Broken (`labs list` shows it);
+// two sources with the same lab id are an error naming both files.
+func LoadCatalog(sources ...Source) (*Catalog, error) {
 	c := &Catalog{}
-	for _, n := range names {
-		if n == "README.md" {
+	byID := map[string]*Entry{}
+	type pending struct {
+		src  Source
+		name string
+		lab  *content.Lab
+		lang string
+	}
+	var translations []pending
+	for _, src := range sources {
+		names, err := fs.Glob(src.FS, "*.md")
+		if err != nil {
+			return nil, fmt.Errorf("listing labs in %s: %w", src.Origin, err)
+		}
+		for _, n := range names {
+			if n == "README.md" {
+				continue
+			}
+			lab, err := readLab(src.FS, n)
+			if err != nil {
+				c.broken = append(c.broken, Broken{src.Origin, n, err})
+				continue
+			}
+			id, lang := LabFileLang(n)
+			if lab.ID != id {
+				c.broken = append(c.broken, Broken{src.Origin, n, fmt.Errorf("%s: lab id %q must match the file name %q", n, lab.ID, id)})
+				continue
+			}
+			if lang != "" {
+				translations = append(translations, pending{src, n, lab, lang})
+				continue
+			}
+			if prev, ok := byID[id]; ok {
+				return nil, fmt.Errorf("two labs are called %q: %s and %s; rename one (its id and file name)", id, originPath(prev.Origin, prev.File), originPath(src.Origin, n))
+			}
+			e := &Entry{Lab: lab, Origin: src.Origin, File: n, Translations: map[string]*content.Lab{}}
+			byID[id] = e
+			c.entries = append(c.entries, e)
+		}
+	}
+	for _, t := range translations {
+		e, ok := byID[t.lab.ID]
+		if !ok || e.Origin != t.src.Origin {
+			c.broken = append(c.broken, Broken{t.src.Origin, t.name, fmt.Errorf("%s: a translation needs its original %s.md beside it", t.name, t.lab.ID)})
 			continue
 		}
-		src, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, fmt.Errorf("reading lab %s: %w", n, err)
-		}
-		lab, err := content.Parse(n, src)
-		if err != nil {
-			return nil, err
-		}
-		if want := strings.TrimSuffix(n, ".md"); lab.ID != want {
-			return nil, fmt.Errorf("%s: lab id %q must match the file name %q", n, lab.ID, want)
-		}
-		c.labs = append(c.labs, lab)
+		e.Translations[t.lang] = t.lab
 	}
-	sort.Slice(c.labs, func(i, j int) bool { return c.labs[i].ID < c.labs[j].ID })
+	sort.Slice(c.entries, func(i, j int) bool { return c.entries[i].Lab.ID < c.entries[j].Lab.ID })
 	return c, nil
 }
 
-// readLabFile reads at most one byte more than a lab may have, so a huge
-// file is refused (by content.Parse) without being read whole.
-func readLabFile(name string) ([]byte, error) {
+func readLab(fsys fs.FS, name string) (*content.Lab, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading lab %s: %w", name, err)
+	}
+	defer f.Close()
+	return parseLab(f, name)
+}
+
+// parseLab reads at most one byte more than a lab may have, so a huge file
+// is refused (by content.Parse) without being read whole.
+func parseLab(r io.Reader, name string) (*content.Lab, error) {
+	src, err := io.ReadAll(io.LimitReader(r, content.MaxLabSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading lab %s: %w", name, err)
+	}
+	return content.Parse(name, src)
+}
+
+// originPath names a file for messages: built-in files by name, others by
+// path.
+func originPath(origin, file string) string {
+	if origin == BuiltIn {
+		return "built-in " + file
+	}
+	return filepath.Join(origin, file)
+}
+
+// All returns the labs (originals) sorted by id.
+func (c *Catalog) All() []*content.Lab {
+	out := make([]*content.Lab, len(c.entries))
+	for i, e := range c.entries {
+		out[i] = e.Lab
+	}
+	return out
+}
+
+// Entries returns the labs with their origin and translations.
+func (c *Catalog) Entries() []*Entry { return c.entries }
+
+// Broken returns the lab files that could not be loaded.
+func (c *Catalog) Broken() []Broken { return c.broken }
+
+// Find returns the lab called name in the catalog's language, or, if name
+// is a path to a .md file, that file parsed (so lab authors can run `labs
+// test ./draft.md`); a file's translation beside it (draft.ko.md) is used
+// the same way.
+func (c *Catalog) Find(name string) (*content.Lab, error) {
+	if IsLabFile(name) {
+		if c.Lang != "" {
+			if _, lang := LabFileLang(name); lang == "" {
+				tr := strings.TrimSuffix(name, ".md") + "." + c.Lang + ".md"
+				if _, err := os.Stat(tr); err == nil {
+					return ParseLabFile(tr)
+				}
+			}
+		}
+		return ParseLabFile(name)
+	}
+	if e := c.Entry(name); e != nil {
+		return e.In(c.Lang), nil
+	}
+	var ids []string
+	for _, e := range c.entries {
+		ids = append(ids, e.Lab.ID)
+	}
+	msg := fmt.Sprintf("%s %q: the labs are %s (see `labs list`)", ErrUnknownLab, name, strings.Join(ids, ", "))
+	for _, b := range c.broken {
+		if id, _ := LabFileLang(b.File); id == name {
+			msg += fmt.Sprintf("; %s could not be loaded: %v", originPath(b.Origin, b.File), b.Err)
+		}
+	}
+	return nil, fmt.Errorf("%w%s", ErrUnknownLab, strings.TrimPrefix(msg, ErrUnknownLab.Error()))
+}
+
+// Entry returns the lab with this id, or nil.
+func (c *Catalog) Entry(id string) *Entry {
+	for _, e := range c.entries {
+		if e.Lab.ID == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// ParseLabFile reads and parses one lab file on disk.
+func ParseLabFile(name string) (*content.Lab, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading lab file: %w", err)
 	}
 	defer f.Close()
-	src, err := io.ReadAll(io.LimitReader(f, content.MaxLabSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading lab file %s: %w", name, err)
-	}
-	return src, nil
-}
-
-// All returns the labs sorted by id.
-func (c *Catalog) All() []*content.Lab { return c.labs }
-
-// Find returns the lab called name, or, if name is a path to a .md file, that
-// file parsed (so lab authors can run `labs test ./draft.md`).
-func (c *Catalog) Find(name string) (*content.Lab, error) {
-	if IsLabFile(name) {
-		src, err := readLabFile(name)
-		if err != nil {
-			return nil, err
-		}
-		return content.Parse(path.Base(name), src)
-	}
-	for _, l := range c.labs {
-		if l.ID == name {
-			return l, nil
-		}
-	}
-	var ids []string
-	for _, l := range c.labs {
-		ids = append(ids, l.ID)
-	}
-	return nil, fmt.Errorf("%w %q: the labs are %s (see `labs list`)", ErrUnknownLab, name, strings.Join(ids, ", "))
+	return parseLab(f, path.Base(filepath.ToSlash(name)))
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -300,8 +299,7 @@ func (r *Runner) printLabResult(res LabResult) {
 	if res.Error != "" {
 		fmt.Fprintf(r.Out, "  %s %s\n", r.Style.Red("ERROR"), res.Error)
 	}
-	tw := tabwriter.NewWriter(r.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  STEP\tTITLE\tFAIL-BEFORE\tPASS-AFTER\tSECONDS\tRESULT")
+	t := content.NewTable("  STEP", "TITLE", "FAIL-BEFORE", "PASS-AFTER", "SECONDS", "RESULT")
 	for _, s := range res.Steps {
 		verdict := "ok"
 		switch {
@@ -310,9 +308,9 @@ func (r *Runner) printLabResult(res LabResult) {
 		case s.Failure != "":
 			verdict = "FAIL"
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1f\t%s\n", s.Step, s.Title, yesNo(s.FailedBefore), yesNo(s.PassedAfter), s.Seconds, verdict)
+		t.Row(fmt.Sprintf("  %d", s.Step), s.Title, yesNo(s.FailedBefore), yesNo(s.PassedAfter), fmt.Sprintf("%.1f", s.Seconds), verdict)
 	}
-	tw.Flush()
+	_ = t.Write(r.Out)
 	for _, s := range res.Steps {
 		if !s.OK() {
 			fmt.Fprintf(r.Out, "  step %d: %s%s\n", s.Step, s.Failure, s.Error)

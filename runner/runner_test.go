@@ -27,33 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/labs-dev/labs/content"
-	"github.com/labs-dev/labs/labs"
 )
-
-// Every built-in lab parses, and its id matches its file.
-func TestBuiltinLabsParse(t *testing.T) {
-	cat, err := LoadCatalog(labs.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cat.All()) == 0 {
-		t.Fatal("no built-in labs")
-	}
-	if _, err := cat.Find("selfhealing"); err != nil {
-		t.Fatal(err)
-	}
-	_, err = cat.Find("selfhaeling")
-	if !errors.Is(err, ErrUnknownLab) || !strings.Contains(err.Error(), "selfhealing") {
-		t.Fatalf("Find(typo) = %v, want ErrUnknownLab listing the labs", err)
-	}
-}
-
-func TestCatalogRejectsMismatchedID(t *testing.T) {
-	fsys := fstest.MapFS{"a.md": {Data: []byte(demoLab)}}
-	if _, err := LoadCatalog(fsys); err == nil || !strings.Contains(err.Error(), `must match the file name "a"`) {
-		t.Fatalf("LoadCatalog = %v", err)
-	}
-}
 
 func TestStoreRoundTripAndAtomicity(t *testing.T) {
 	dir := t.TempDir()
@@ -116,7 +90,7 @@ users: [{name: kind-labs, user: {}}]
 
 func newTestRunner(t *testing.T, client kubernetes.Interface, docker Docker) (*Runner, *fakeCluster, *bytes.Buffer) {
 	t.Helper()
-	cat, err := LoadCatalog(fstest.MapFS{"demo.md": {Data: []byte(demoLab)}})
+	cat, err := LoadCatalog(Source{Origin: BuiltIn, FS: fstest.MapFS{"demo.md": {Data: []byte(demoLab)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
-	"text/tabwriter"
+
 	"time"
+
+	"github.com/labs-dev/labs/content"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,8 +84,7 @@ func (r *Runner) Status(ctx context.Context, asJSON bool) error {
 		fmt.Fprintln(r.Out)
 	}
 	if len(rep.Nodes) > 0 {
-		tw := tabwriter.NewWriter(r.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  NODE\tROLE\tCONTAINER\tSTATUS\tVERSION")
+		t := content.NewTable("  NODE", "ROLE", "CONTAINER", "STATUS", "VERSION")
 		for _, n := range rep.Nodes {
 			st := "NotReady"
 			switch {
@@ -91,9 +93,11 @@ func (r *Runner) Status(ctx context.Context, asJSON bool) error {
 			case rep.State != StateRunning:
 				st = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, n.Container, st, n.Version)
+			t.Row("  "+n.Name, n.Role, n.Container, st, n.Version)
 		}
-		tw.Flush()
+		if err := t.Write(r.Out); err != nil {
+			return err
+		}
 	}
 	switch {
 	case rep.LabError != "":
@@ -198,8 +202,14 @@ type LabSummary struct {
 	Current  bool   `json:"current"`
 	Duration string `json:"duration,omitempty"`
 	Level    string `json:"level,omitempty"`
-	// Error says why the lab's progress cannot be read.
-	Error string `json:"error,omitempty"`
+	// Origin is where the lab comes from: "built-in" or a folder.
+	Origin string `json:"origin"`
+	// Languages the lab is translated to, beside its original.
+	Languages []string `json:"languages,omitempty"`
+	// Error says why the lab's progress cannot be read, or, for a lab file
+	// that could not be loaded (Broken), why.
+	Error  string `json:"error,omitempty"`
+	Broken bool   `json:"broken,omitempty"`
 }
 
 // List prints the labs with their progress.
@@ -207,8 +217,13 @@ func (r *Runner) List(ctx context.Context, asJSON bool) error {
 	st := r.store()
 	cur, _, _ := st.Current()
 	var rows []LabSummary
-	for _, l := range r.Catalog.All() {
-		row := LabSummary{ID: l.ID, Title: l.Title, Summary: l.Summary, Steps: len(l.Steps), Current: l.ID == cur, Duration: l.Duration, Level: l.Level}
+	for _, e := range r.Catalog.Entries() {
+		l := e.In(r.Catalog.Lang)
+		row := LabSummary{ID: l.ID, Title: l.Title, Summary: l.Summary, Steps: len(l.Steps), Current: l.ID == cur, Duration: l.Duration, Level: l.Level, Origin: e.Origin}
+		for lang := range e.Translations {
+			row.Languages = append(row.Languages, lang)
+		}
+		sort.Strings(row.Languages)
 		p, err := st.Load(l.ID)
 		switch {
 		case err != nil:
@@ -219,11 +234,15 @@ func (r *Runner) List(ctx context.Context, asJSON bool) error {
 		}
 		rows = append(rows, row)
 	}
-	if asJSON {
-		return writeJSON(r.Out, rows)
+	var broken []LabSummary
+	for _, b := range r.Catalog.Broken() {
+		id, _ := LabFileLang(b.File)
+		broken = append(broken, LabSummary{ID: id, Origin: b.Origin, Broken: true, Error: fmt.Sprintf("%s: %v", originPath(b.Origin, b.File), b.Err)})
 	}
-	tw := tabwriter.NewWriter(r.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAB\tTITLE\tSTEPS\tDONE\tLEVEL\tDURATION")
+	if asJSON {
+		return writeJSON(r.Out, append(rows, broken...))
+	}
+	t := content.NewTable("LAB", "TITLE", "STEPS", "DONE", "LEVEL", "DURATION", "FROM")
 	var damaged []string
 	for _, row := range rows {
 		mark := ""
@@ -235,13 +254,23 @@ func (r *Runner) List(ctx context.Context, asJSON bool) error {
 			done = "damaged"
 			damaged = append(damaged, row.Error)
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%s\t%s\t%s\n", row.ID, mark, row.Title, row.Steps, done, row.Level, row.Duration)
+		from := row.Origin
+		if len(row.Languages) > 0 {
+			from += " (+" + strings.Join(row.Languages, ", ") + ")"
+		}
+		t.Row(row.ID+mark, row.Title, fmt.Sprint(row.Steps), done, row.Level, row.Duration, from)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.Write(r.Out); err != nil {
 		return err
 	}
 	for _, d := range damaged {
 		fmt.Fprintln(r.Out, d)
+	}
+	if len(broken) > 0 {
+		fmt.Fprintf(r.Out, "\n%d lab file(s) could not be loaded (fix them, then `labs lint FILE`):\n", len(broken))
+		for _, b := range broken {
+			fmt.Fprintln(r.Out, "  "+b.Error)
+		}
 	}
 	return nil
 }

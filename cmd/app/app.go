@@ -147,6 +147,8 @@ through hands-on lab steps, and checks each step against the live cluster.
 	}
 	root.PersistentFlags().StringVar(&f.NodeImage, "node-image", "", "kind node image (default: $LABS_NODE_IMAGE, $KIND_NODE_IMAGE, or kind's default)")
 	root.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringArrayVar(&f.LabsDirs, "labs-dir", nil, "a folder of lab files beside the built-in labs (repeatable; also LABS_PATH=DIR:DIR)")
+	root.PersistentFlags().StringVar(&f.LangFlag, "lang", "", "language of labs and messages: en or ko (default: $LABS_LANG, else the locale)")
 	root.PersistentFlags().BoolVar(&f.Debug, "debug", false, "show client-go's own log lines (also LABS_DEBUG=1)")
 	root.AddCommand(
 		start.NewCommand(f, nil),

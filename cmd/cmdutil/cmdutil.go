@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -46,6 +48,11 @@ type Factory struct {
 	Output string
 	// Debug is the --debug flag: client-go's own log lines go to stderr.
 	Debug bool
+	// LabsDirs are the --labs-dir flags: folders of labs beside the
+	// built-in ones (LABS_PATH adds more).
+	LabsDirs []string
+	// LangFlag is the --lang flag.
+	LangFlag string
 	// RestoreSignals gives Ctrl-C and SIGTERM their default effect back, for
 	// commands (the built-in kubectl) that handle signals themselves or not
 	// at all. Nil in tests.
@@ -108,9 +115,9 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := runner.LoadCatalog(labs.FS)
+	cat, err := f.Catalog()
 	if err != nil {
-		return nil, fmt.Errorf("loading the built-in labs: %w", err)
+		return nil, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -134,6 +141,75 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 		Display:    display,
 		Nodes:      3,
 	}, nil
+}
+
+// Catalog loads the built-in labs, then the folders of --labs-dir and
+// LABS_PATH (separated like PATH), with the learner's language.
+func (f *Factory) Catalog() (*runner.Catalog, error) {
+	lang, err := f.Lang()
+	if err != nil {
+		return nil, err
+	}
+	sources := []runner.Source{{Origin: runner.BuiltIn, FS: labs.FS}}
+	dirs := append([]string{}, f.LabsDirs...)
+	dirs = append(dirs, filepath.SplitList(f.Getenv("LABS_PATH"))...)
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("lab folder %s (from --labs-dir or LABS_PATH) is not a folder that can be read: %v", d, statProblem(fi, err))
+		}
+		sources = append(sources, runner.DirSource(d))
+	}
+	cat, err := runner.LoadCatalog(sources...)
+	if err != nil {
+		return nil, fmt.Errorf("loading the labs: %w", err)
+	}
+	cat.Lang = lang
+	return cat, nil
+}
+
+func statProblem(fi os.FileInfo, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fi.Name() + " is a file"
+}
+
+// langCode is a two-letter language code, as in ko_KR.UTF-8.
+var langCode = regexp.MustCompile(`^([a-z]{2})(?:[_.@-]|$)`)
+
+// Lang is the learner's language: --lang, else LABS_LANG, else the locale
+// (LC_ALL, LC_MESSAGES, LANG). "" is English, the labs' original language.
+// A language no lab is translated to shows the originals.
+func (f *Factory) Lang() (string, error) {
+	for _, v := range []struct{ from, value string }{{"--lang", f.LangFlag}, {"LABS_LANG", f.Getenv("LABS_LANG")}} {
+		if v.value == "" {
+			continue
+		}
+		m := langCode.FindStringSubmatch(strings.ToLower(v.value))
+		if m == nil {
+			return "", fmt.Errorf("%s %q is not a language: use a two-letter code such as en or ko", v.from, v.value)
+		}
+		return english(m[1]), nil
+	}
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := f.Getenv(k); v != "" {
+			if m := langCode.FindStringSubmatch(strings.ToLower(v)); m != nil {
+				return english(m[1]), nil
+			}
+			return "", nil // C, POSIX: the originals
+		}
+	}
+	return "", nil
+}
+
+func english(code string) string {
+	if code == "en" {
+		return ""
+	}
+	return code
 }
 
 // nodeImage: --node-image, else LABS_NODE_IMAGE, else KIND_NODE_IMAGE, else
