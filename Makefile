@@ -3,14 +3,19 @@ SHELL := /bin/bash
 GO      ?= go
 BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
+FUZZTIME ?= 30s
 
-.PHONY: build test race e2e lint image verify-image ci clean bench bench-checks
+.PHONY: build test race e2e lint image verify-image ci clean bench bench-checks fuzz
 
 build: ## the labs binary
 	$(GO) build -o $(BIN) ./cmd/labs
 
-test: ## unit tests: no cluster, no Docker, fast
+test: ## unit tests: no cluster, no Docker, fast; and every built-in lab linted
 	$(GO) test -count=1 ./...
+	$(GO) run ./cmd/labs lint labs
+
+fuzz: ## fuzz the lab parser briefly (FUZZTIME=30s)
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./content
 
 race: ## the concurrent packages (check engine, runner, load generator) under the race detector
 	$(GO) test -race -count=1 ./checks ./runner ./assets/labapp
@@ -29,7 +34,7 @@ image: ## rebuild the embedded workload binaries (assets/image)
 verify-image: image ## fail if the committed workload binaries are stale
 	@git diff --exit-code --stat assets/image || { echo "assets/image is stale: run 'make image' and commit"; exit 1; }
 
-ci: lint test race verify-image e2e
+ci: lint test race fuzz verify-image e2e
 
 clean:
 	rm -rf bin

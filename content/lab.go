@@ -18,6 +18,9 @@ type Lab struct {
 	// starts.
 	Cleanup []Setup
 	Steps   []Step
+	// Examples are the fenced code blocks of the prose (a manifest or a
+	// command a learner copies), for `labs lint`.
+	Examples []Example
 	// Captures maps each name a check captures (`capture:`) to the step
 	// (0-based) whose check sets it; later steps use it as ${NAME}.
 	Captures map[string]int
@@ -45,6 +48,14 @@ type Setup struct {
 	Line   int
 }
 
+// Example is a fenced code block of the prose: Info is its language
+// ("yaml", "sh"), Line the line of its opening fence.
+type Example struct {
+	Info string
+	Text string
+	Line int
+}
+
 // Step is one "## " section.
 type Step struct {
 	Title  string
@@ -54,6 +65,8 @@ type Step struct {
 	Checks []checks.Spec
 	Solve  string
 	Hint   string
+	// SolveLine is the line of the ```solve fence, for messages.
+	SolveLine int
 }
 
 // Prose is the Markdown of a step (or the intro) without its special

@@ -249,7 +249,11 @@ func (p *parser) block(lab *Lab, step *Step, fb *ast.FencedCodeBlock) (bool, err
 			return true, p.errorf(fb, "step %q has a second ```%s block", step.Title, kind)
 		}
 		*dst = body
+		if kind == "solve" {
+			step.SolveLine = p.line(fb)
+		}
 	default:
+		lab.Examples = append(lab.Examples, Example{Info: info, Text: body, Line: p.line(fb)})
 		return false, nil
 	}
 	return true, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/labs-dev/labs/cmd/hint"
 	"github.com/labs-dev/labs/cmd/kubectl"
 	"github.com/labs-dev/labs/cmd/labtest"
+	"github.com/labs-dev/labs/cmd/lint"
 	"github.com/labs-dev/labs/cmd/list"
 	"github.com/labs-dev/labs/cmd/load"
 	"github.com/labs-dev/labs/cmd/nav"
@@ -159,6 +160,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		kubectl.NewCommand(f),
 		env.NewCommand(f),
 		list.NewCommand(f),
+		lint.NewCommand(f),
 		show.NewCommand(f),
 		check.NewCommand(f, nil),
 		answer.NewCommand(f),
