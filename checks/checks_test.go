@@ -648,3 +648,29 @@ func TestExpandVars(t *testing.T) {
 		t.Errorf("expanded spec: %s / %s", c.Expected(), s.Params)
 	}
 }
+
+// Checks that compare with the step's beginning (or need an answer) say so;
+// those judged on the state alone do not.
+func TestNeedsHistory(t *testing.T) {
+	for src, want := range map[string]bool{
+		"{type: pod-replaced, selector: app=web}":                                true,
+		"{type: restarted, selector: app=web}":                                   true,
+		"{type: events, reason: Killing}":                                        true,
+		"{type: answer, truth: pod-ip, pod: web, question: what IP}":             true,
+		"{type: exec, pod: web, command: date, changed: true}":                   true,
+		"{type: exec, pod: web, command: date, stdout: x}":                       false,
+		"{type: object, kind: Pod, expr: 'size(objects) > size(baseline.pods)'}": true,
+		"{type: object, kind: Pod, expr: 'size(objects) == 3'}":                  false,
+		"{type: pod-count, selector: app=web, count: 3}":                         false,
+		"{type: deployment-available, name: web, replicas: 3}":                   false,
+	} {
+		specs, err := ParseSpecs([]byte("- " + src))
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		why, err := NeedsHistory(specs[0])
+		if err != nil || (why != "") != want {
+			t.Errorf("NeedsHistory(%s) = %q, %v; want history %v", src, why, err, want)
+		}
+	}
+}

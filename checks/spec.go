@@ -233,7 +233,7 @@ func TimeoutOf(s Spec) time.Duration {
 }
 
 // Type is one check type: its name, a sentence on when it passes (the
-// reference in labs/README.md), and how its parameters become a Check.
+// reference in docs/authoring.md), and how its parameters become a Check.
 type Type struct {
 	Name string
 	// Fields lists the parameters, "?" marking optional ones.
@@ -394,7 +394,7 @@ func finiteRate(field string, v float64) error {
 // MaxRate is the highest request rate a load may be paced at.
 const MaxRate = loadreport.MaxRate
 
-// ReferenceTable is the check types as labs/README.md shows them: a table,
+// ReferenceTable is the check types as docs/authoring.md shows them: a table,
 // then an example of each (a test keeps the file in step with the code).
 func ReferenceTable() string {
 	var b strings.Builder

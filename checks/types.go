@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -69,3 +70,49 @@ func PodPhase(p *corev1.Pod) string {
 	}
 	return string(p.Status.Phase)
 }
+
+// historical is a check that compares with the moment its step began (the
+// baseline) or needs the learner's answer: the state alone cannot judge it.
+type historical interface {
+	// History says why, or "" when this instance needs no history.
+	History() string
+}
+
+// NeedsHistory says why a check cannot be judged from the cluster's state
+// alone ("" when it can), for `labs grade` without a submission.
+func NeedsHistory(s Spec) (string, error) {
+	c, err := Compile(s)
+	if err != nil {
+		return "", err
+	}
+	if h, ok := c.(historical); ok {
+		return h.History(), nil
+	}
+	return "", nil
+}
+
+func (c *podReplaced) History() string {
+	return "it compares the pods with those present when the step began"
+}
+
+func (c *restarted) History() string { return "it counts restarts since the step began" }
+
+func (c *events) History() string { return "it looks for events new since the step began" }
+
+func (c *answerCheck) History() string { return "it needs the learner's answer (labs answer)" }
+
+func (c *execCheck) History() string {
+	if c.p.Changed {
+		return "it compares the command's output with its value when the step began"
+	}
+	return ""
+}
+
+func (c *object) History() string {
+	if c.expr != nil && baselineRef.MatchString(c.expr.src) {
+		return "its expression reads the baseline (the state when the step began)"
+	}
+	return ""
+}
+
+var baselineRef = regexp.MustCompile(`\bbaseline\b`)

@@ -1,5 +1,5 @@
 // Package content reads lab Markdown into a typed model and renders steps for
-// the terminal. The format is documented in labs/README.md.
+// the terminal. The format is documented in docs/authoring.md.
 package content
 
 import (
@@ -37,6 +37,17 @@ type Meta struct {
 	// ChangesNodes says the lab changes the nodes every lab shares (cordon,
 	// taints): it needs a ```cleanup block.
 	ChangesNodes bool `json:"changesNodes,omitempty"`
+	// Points a step is worth in `labs grade`, by step number (1-based);
+	// a step not named is worth 1.
+	Points map[int]int `json:"points,omitempty"`
+}
+
+// StepPoints is what step i (0-based) is worth in `labs grade`.
+func (l *Lab) StepPoints(i int) int {
+	if p, ok := l.Points[i+1]; ok {
+		return p
+	}
+	return 1
 }
 
 // Setup is a ```setup block (before the first step: the lab's, run at

@@ -48,6 +48,11 @@ func Parse(name string, src []byte) (*Lab, error) {
 	if err := p.parse(lab); err != nil {
 		return nil, err
 	}
+	for n, pts := range lab.Points {
+		if n < 1 || n > len(lab.Steps) || pts < 0 {
+			return nil, &ParseError{name, 2, fmt.Sprintf("front matter: points: step %d worth %d: steps are numbered 1 to %d and points are not negative", n, pts, len(lab.Steps))}
+		}
+	}
 	if lab.ChangesNodes && len(lab.Cleanup) == 0 {
 		return nil, &ParseError{name, 2, "front matter says changesNodes: a lab that changes the shared nodes needs a ```cleanup sh block that undoes it (run at reset, after labs test, and before another lab starts)"}
 	}

@@ -185,3 +185,23 @@ func TestStepSetupCleanupAndComments(t *testing.T) {
 		t.Errorf("rendered:\n%s", b.String())
 	}
 }
+
+// Points per step come from the front matter; others are worth 1; a step
+// that does not exist is an error.
+func TestParsePoints(t *testing.T) {
+	lab := "---\nid: p\ntitle: P\nsummary: s\nnamespace: p\npoints: {2: 3, 1: 0}\n---\n" +
+		"## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n" +
+		"## B\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n" +
+		"## C\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n"
+	l, err := Parse("p.md", []byte(lab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{l.StepPoints(0), l.StepPoints(1), l.StepPoints(2)}; got[0] != 0 || got[1] != 3 || got[2] != 1 {
+		t.Fatalf("points = %v, want [0 3 1]", got)
+	}
+	_, err = Parse("p.md", []byte(strings.Replace(lab, "2: 3", "4: 3", 1)))
+	if err == nil || !strings.Contains(err.Error(), "p.md:2: front matter: points: step 4 worth 3: steps are numbered 1 to 3") {
+		t.Fatalf("Parse(step 4) = %v", err)
+	}
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/yuin/goldmark/ast"
 )
 
-// factName is what labs itself provides as ${NAME} (see labs/README.md):
+// factName is what labs itself provides as ${NAME} (see docs/authoring.md):
 // the namespace and the nodes, whose names differ between clusters.
 var factName = regexp.MustCompile(`^LAB_(NAMESPACE|CONTROL_PLANE|WORKER_[1-9][0-9]*)$`)
 

@@ -125,7 +125,7 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 		passed[i] = true
 	}
 	if !opts.JSON {
-		r.Display.Status(fmt.Sprintf("checking step %d/%d: %s (%d checks, up to %s)", prog.Step+1, len(lab.Steps), step.Title, len(specs), wait))
+		r.Display.Status(fmt.Sprintf(r.tr("checking step %d/%d: %s (%d checks, up to %s)"), prog.Step+1, len(lab.Steps), step.Title, len(specs), wait))
 	}
 	env, err := r.newScriptEnv(lab.Namespace, prog.Captured)
 	if err != nil {
@@ -140,7 +140,7 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	var settled atomic.Int32
 	settled.Store(int32(len(passed)))
 	stopTicker := r.tickWhileWaiting(func(el time.Duration) string {
-		return fmt.Sprintf("waiting: %d of %d checks settled (%.0fs)", settled.Load(), len(specs), el.Seconds())
+		return fmt.Sprintf(r.tr("waiting: %d of %d checks settled (%.0fs)"), settled.Load(), len(specs), el.Seconds())
 	}, opts.JSON)
 	results, err := eng.Run(ctx, specs, checks.Options{Wait: true, Passed: passed, Baseline: prog.Baseline, Timeout: opts.Timeout, Answer: prog.Answer,
 		OnResult: func(checks.Result) { settled.Add(1) }})
@@ -195,7 +195,7 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 		}
 		cur.fit(lab)
 		if cur.Step != prog.Step || !cur.Entered.Equal(prog.Entered) {
-			v.report.Moved = fmt.Sprintf("you are now at step %d", cur.Step+1)
+			v.report.Moved = fmt.Sprintf(r.tr("you are now at step %d"), cur.Step+1)
 			return nil, nil
 		}
 		for _, i := range v.nowPassed {
@@ -289,34 +289,34 @@ func (r *Runner) printCheck(rep CheckReport, lab *content.Lab, prog *Progress) {
 		if c.Passed {
 			fmt.Fprintf(r.Out, "  %s %s\n", r.Style.Green("✓"), c.Expected)
 		} else if c.Error != "" {
-			fmt.Fprintf(r.Out, "  %s expected %s; could not check: %s\n", r.Style.Red("✗"), c.Expected, c.Error)
+			fmt.Fprintf(r.Out, "  %s %s\n", r.Style.Red("✗"), fmt.Sprintf(r.tr("expected %s; could not check: %s"), c.Expected, c.Error))
 		} else {
-			fmt.Fprintf(r.Out, "  %s expected %s; found %s\n", r.Style.Red("✗"), c.Expected, c.Found)
+			fmt.Fprintf(r.Out, "  %s %s\n", r.Style.Red("✗"), fmt.Sprintf(r.tr("expected %s; found %s"), c.Expected, c.Found))
 		}
 	}
 	fmt.Fprintln(r.Out)
 	switch {
 	case rep.Moved != "":
-		fmt.Fprintf(r.Out, "The step changed in another terminal while this check ran (%s), so this verdict was not recorded. Run `labs check` again.\n", rep.Moved)
+		fmt.Fprintf(r.Out, r.tr("The step changed in another terminal while this check ran (%s), so this verdict was not recorded. Run `labs check` again.")+"\n", rep.Moved)
 	case rep.Complete:
-		fmt.Fprintf(r.Out, "%s You finished %s: all %d steps done.\n", r.Style.Green("✓"), lab.Title, len(lab.Steps))
+		fmt.Fprintf(r.Out, "%s %s\n", r.Style.Green("✓"), fmt.Sprintf(r.tr("You finished %s: all %d steps done."), lab.Title, len(lab.Steps)))
 	case rep.Passed:
-		fmt.Fprintf(r.Out, "%s Step %d done.\n\n", r.Style.Green("✓"), rep.Step)
+		fmt.Fprintf(r.Out, "%s %s\n\n", r.Style.Green("✓"), fmt.Sprintf(r.tr("Step %d done."), rep.Step))
 		_ = r.showStep(lab, prog)
 	default:
 		if ev := rep.Evidence; ev != nil {
-			fmt.Fprintf(r.Out, "%s\n", r.Style.Bold("What the cluster shows (namespace "+ev.Namespace+"):"))
-			printList(r.Out, "pods", ev.Pods)
-			printList(r.Out, "recent warning events", ev.Events)
+			fmt.Fprintf(r.Out, "%s\n", r.Style.Bold(fmt.Sprintf(r.tr("What the cluster shows (namespace %s):"), ev.Namespace)))
+			printList(r.Out, r.tr("pods"), ev.Pods, r.tr("none"))
+			printList(r.Out, r.tr("recent warning events"), ev.Events, r.tr("none"))
 			fmt.Fprintln(r.Out)
 		}
-		fmt.Fprintln(r.Out, "Not yet. Fix what is listed above and run `labs check` again; `labs hint` gives a nudge, `labs solve` runs the reference solution.")
+		fmt.Fprintln(r.Out, r.tr("Not yet. Fix what is listed above and run `labs check` again; `labs hint` gives a nudge, `labs solve` runs the reference solution."))
 	}
 }
 
-func printList(w io.Writer, title string, items []string) {
+func printList(w io.Writer, title string, items []string, none string) {
 	if len(items) == 0 {
-		fmt.Fprintf(w, "  %s: none\n", title)
+		fmt.Fprintf(w, "  %s: %s\n", title, none)
 		return
 	}
 	fmt.Fprintf(w, "  %s:\n", title)

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"strings"
 )
 
 type junitSuites struct {
@@ -20,6 +21,7 @@ type junitSuite struct {
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
 	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr,omitempty"`
 	Time     string      `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -30,6 +32,7 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
 	Error     *junitMessage `xml:"error,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
 }
 
 type junitMessage struct {
@@ -72,7 +75,11 @@ func junitReport(results []LabResult) junitSuites {
 }
 
 func writeJUnit(path string, results []LabResult) error {
-	b, err := xml.MarshalIndent(junitReport(results), "", "  ")
+	return writeJUnitXML(path, junitReport(results))
+}
+
+func writeJUnitXML(path string, report junitSuites) error {
+	b, err := xml.MarshalIndent(report, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -84,3 +91,36 @@ func writeJUnit(path string, results []LabResult) error {
 }
 
 func secs(s float64) string { return fmt.Sprintf("%.3f", s) }
+
+// writeGradeJUnit writes a grade as JUnit: a case per step; <failure> when
+// the student's work did not hold, <error> when the step could not run
+// (its script failed or hung, the cluster did not answer); a step that
+// cannot be graded from the state alone is skipped.
+func writeGradeJUnit(path string, rep *GradeReport, broke error) error {
+	s := junitSuite{Name: rep.Lab, Time: secs(rep.Seconds)}
+	if broke != nil {
+		s.Cases = append(s.Cases, junitCase{Name: "grading", Classname: rep.Lab, Time: "0", Error: &junitMessage{Message: broke.Error(), Body: broke.Error()}})
+		s.Errors++
+	}
+	for _, st := range rep.Steps {
+		c := junitCase{Name: fmt.Sprintf("step %02d: %s (%d/%d)", st.Step, st.Title, st.Points, st.MaxPoints), Classname: rep.Lab, Time: secs(st.Seconds)}
+		body := fmt.Sprintf("expected: %s\nfound: %s", strings.Join(st.Expected, "; "), strings.Join(st.Found, "; "))
+		switch {
+		case st.Passed:
+		case st.NotGradable != "":
+			c.Skipped = &junitMessage{Message: st.NotGradable}
+			s.Skipped++
+		case st.Error != "":
+			c.Error = &junitMessage{Message: st.Error, Body: body}
+			s.Errors++
+		default:
+			msg := "expected " + strings.Join(st.Expected, "; ")
+			c.Failure = &junitMessage{Message: msg, Body: body}
+			s.Failures++
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	s.Tests = len(s.Cases)
+	all := junitSuites{Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Time: s.Time, Suites: []junitSuite{s}}
+	return writeJUnitXML(path, all)
+}

@@ -139,52 +139,19 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 	r.Display.Status(fmt.Sprintf("testing %s in namespace %s", lab.ID, ns))
 
 	failed := false
+	sb, err := r.openSandbox(ctx, c, lab, ns, opts.ScriptOutput)
 	defer func() {
-		// What the lab changed outside its namespace (nodes) is always
-		// undone, even when the namespace is kept for inspection; a fresh
-		// context: cleanup must run even after Ctrl-C.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if err := r.cleanup(cctx, lab, ns, opts.ScriptOutput); err != nil {
-			failed = true
-			if res.Error == "" {
-				res.Error = err.Error()
-			}
-			r.Display.Fail(err.Error())
+		if cerr := sb.close(ctx, failed && opts.KeepOnFailure); cerr != nil && res.Error == "" {
+			res.Error = cerr.Error()
 		}
-		if failed && opts.KeepOnFailure {
-			res.Kept = true
-			r.Display.Status(fmt.Sprintf("kept namespace %s for inspection (--keep-on-failure): `labs kubectl -n %s get all`", ns, ns))
-			return
-		}
-		// A fresh context: cleanup must run even after Ctrl-C.
-		if err := deleteNamespace(cctx, c, ns, 0); err != nil {
-			r.Display.Fail(err.Error())
-		}
+		res.Kept = failed && opts.KeepOnFailure
 	}()
-
-	if err := ensureNamespace(ctx, c, ns); err != nil {
-		failed, res.Error = true, err.Error()
-		return res
-	}
-	env, err := r.newScriptEnv(ns, nil)
-	if err != nil {
-		failed, res.Error = true, err.Error()
-		return res
-	}
-	defer env.Close()
-	if err := r.setup(ctx, env, lab, opts.ScriptOutput); err != nil {
-		failed, res.Error = true, err.Error()
-		return res
-	}
-	env.out = opts.ScriptOutput
-	eng, err := r.newEngine(c, ns, env)
 	if err != nil {
 		failed, res.Error = true, err.Error()
 		return res
 	}
 	for i, step := range lab.Steps {
-		sr := r.testStep(ctx, c, eng, env, lab, i, step, opts)
+		sr := r.testStep(ctx, sb, lab, i, step, opts)
 		res.Steps = append(res.Steps, sr)
 		if !sr.OK() {
 			failed = true
@@ -199,10 +166,112 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 	return res
 }
 
-func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *checks.Engine, env *scriptEnv, lab *content.Lab, i int, step content.Step, opts TestOptions) (sr StepResult) {
+// sandbox is a lab set up on a fresh namespace of its own, as `labs test`
+// and `labs grade` run it.
+type sandbox struct {
+	r   *Runner
+	c   kubernetes.Interface
+	lab *content.Lab
+	ns  string
+	env *scriptEnv // the lab's own scripts (setup, reference solutions)
+	eng *checks.Engine
+	out io.Writer
+	// undo runs at close, before the namespace goes (RBAC objects made
+	// for a student).
+	undo []func(context.Context) error
+}
+
+// openSandbox creates ns and runs the lab's setup in it. The sandbox it
+// returns is never nil: close it even on error.
+func (r *Runner) openSandbox(ctx context.Context, c kubernetes.Interface, lab *content.Lab, ns string, out io.Writer) (*sandbox, error) {
+	sb := &sandbox{r: r, c: c, lab: lab, ns: ns, out: out}
+	if err := ensureNamespace(ctx, c, ns); err != nil {
+		return sb, err
+	}
+	env, err := r.newScriptEnv(ns, nil)
+	if err != nil {
+		return sb, err
+	}
+	sb.env = env
+	if err := r.setup(ctx, env, lab, out); err != nil {
+		return sb, err
+	}
+	env.out = out
+	if sb.eng, err = r.newEngine(c, ns, env); err != nil {
+		return sb, err
+	}
+	return sb, nil
+}
+
+// close undoes what the lab changed outside its namespace (nodes) and,
+// unless keep, deletes the namespace. It runs on a fresh context: cleanup
+// must happen even after Ctrl-C.
+func (sb *sandbox) close(ctx context.Context, keep bool) error {
+	r := sb.r
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var first error
+	fail := func(err error) {
+		if err != nil {
+			r.Display.Fail(err.Error())
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	fail(r.cleanup(cctx, sb.lab, sb.ns, sb.out))
+	for _, u := range sb.undo {
+		fail(u(cctx))
+	}
+	if sb.env != nil {
+		sb.env.Close()
+	}
+	if keep {
+		r.Display.Status(fmt.Sprintf("kept namespace %s for inspection (--keep-on-failure): `labs kubectl -n %s get all`", sb.ns, sb.ns))
+		return first
+	}
+	if err := deleteNamespace(cctx, sb.c, sb.ns, 0); err != nil {
+		r.Display.Fail(err.Error())
+	}
+	return first
+}
+
+// judge runs a step's checks after its solution (waiting for each to hold,
+// within its timeout) and, when any fails, gathers the pods and warning
+// events that matter (evidence) and the first error a check met.
+func (sb *sandbox) judge(ctx context.Context, specs []checks.Spec, base *checks.Baseline, answer string) (after []checks.Result, evidence []string, cerr error) {
+	after, err := sb.eng.Run(ctx, specs, checks.Options{Wait: true, Baseline: base, Answer: answer})
+	if err != nil {
+		return nil, nil, err
+	}
+	if allPassed(after) {
+		return after, nil, nil
+	}
+	var concerns []checks.Concern
+	for i, res := range after {
+		if !res.Passed {
+			concerns = append(concerns, checks.ConcernOf(specs[i]))
+		}
+		if res.Err != nil && cerr == nil {
+			cerr = res.Err
+		}
+	}
+	if ev, err := checks.CollectEvidence(ctx, sb.eng.Dynamic, sb.ns, concerns, 5); err == nil {
+		if len(ev.Pods) > 0 {
+			evidence = append(evidence, "pods: "+strings.Join(ev.Pods, "; "))
+		}
+		if len(ev.Events) > 0 {
+			evidence = append(evidence, "warning events: "+strings.Join(ev.Events, "; "))
+		}
+	}
+	return after, evidence, cerr
+}
+
+func (r *Runner) testStep(ctx context.Context, sb *sandbox, lab *content.Lab, i int, step content.Step, opts TestOptions) (sr StepResult) {
 	start := time.Now()
 	sr = StepResult{Step: i + 1, Title: step.Title}
 	defer func() { sr.Seconds = roundSecs(time.Since(start)) }()
+	eng, env := sb.eng, sb.env
 
 	// env.vars gathers what the steps so far captured, as a learner's
 	// progress does.
@@ -231,39 +300,25 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 		sr.Error = fmt.Sprintf("solution: %v", err)
 		return sr
 	}
-	after, err := eng.Run(ctx, specs, checks.Options{Wait: true, Baseline: base, Answer: env.takeAnswer()})
-	if err != nil {
+	after, evidence, err := sb.judge(ctx, specs, base, env.takeAnswer())
+	if after == nil {
 		sr.Error = err.Error()
 		return sr
 	}
+	if err != nil && sr.Error == "" {
+		sr.Error = err.Error()
+	}
 	sr.After = sentences(after)
 	sr.PassedAfter = allPassed(after)
-	for _, res := range after {
-		if res.Passed {
-			env.vars = merged(env.vars, res.Captured)
-		}
-	}
+	env.vars = merged(env.vars, capturedOf(after))
 	if !sr.PassedAfter {
 		var msgs []string
-		var concerns []checks.Concern
-		for i, res := range after {
+		for _, res := range after {
 			if !res.Passed {
 				msgs = append(msgs, res.Sentence())
-				concerns = append(concerns, checks.ConcernOf(specs[i]))
-			}
-			if res.Err != nil && sr.Error == "" {
-				sr.Error = res.Err.Error()
 			}
 		}
-		if ev, err := checks.CollectEvidence(ctx, eng.Dynamic, eng.Namespace, concerns, 5); err == nil {
-			if len(ev.Pods) > 0 {
-				msgs = append(msgs, "pods: "+strings.Join(ev.Pods, "; "))
-			}
-			if len(ev.Events) > 0 {
-				msgs = append(msgs, "warning events: "+strings.Join(ev.Events, "; "))
-			}
-		}
-		fail := "after the solution: " + strings.Join(msgs, " | ")
+		fail := "after the solution: " + strings.Join(append(msgs, evidence...), " | ")
 		if sr.Failure != "" {
 			sr.Failure += "; " + fail
 		} else {
@@ -271,6 +326,17 @@ func (r *Runner) testStep(ctx context.Context, c kubernetes.Interface, eng *chec
 		}
 	}
 	return sr
+}
+
+// capturedOf is what the passed checks captured.
+func capturedOf(rs []checks.Result) map[string]string {
+	out := map[string]string{}
+	for _, res := range rs {
+		if res.Passed {
+			out = merged(out, res.Captured)
+		}
+	}
+	return out
 }
 
 func sentences(rs []checks.Result) []string {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -321,7 +322,7 @@ func (l *linter) translation(file string, tr *content.Lab, origFile string, orig
 	base := filepath.Base(origFile)
 	tm, om := tr.Meta, orig.Meta
 	tm.Title, tm.Summary, om.Title, om.Summary = "", "", "", ""
-	if tm != om {
+	if !reflect.DeepEqual(tm, om) {
 		l.add(file, 2, fmt.Sprintf("front matter differs from %s in more than title and summary: only prose is translated", base))
 	}
 	if !sameBlocks(tr.Setup, orig.Setup) || !sameBlocks(tr.Cleanup, orig.Cleanup) {

@@ -45,6 +45,15 @@ type Docker interface {
 	RunOnce(ctx context.Context, image string, cmd []string) (docker.ExecResult, error)
 }
 
+// tr is a learner-facing message format in the learner's language.
+func (r *Runner) tr(format string) string {
+	lang := ""
+	if r.Catalog != nil {
+		lang = r.Catalog.Lang
+	}
+	return content.Tr(lang, format)
+}
+
 // Runner runs the use cases. Data goes to Out, progress and status to ErrOut.
 type Runner struct {
 	Cluster   Cluster

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,21 +88,77 @@ func (e *scriptEnv) environ() []string {
 // run executes a shell script (sh -e) with output to out, stopping it when
 // ctx ends or after timeout.
 func (e *scriptEnv) run(ctx context.Context, script string, out io.Writer, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	path := filepath.Join(e.dir, "script.sh")
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		return err
 	}
+	return e.runFile(ctx, path, out, timeout)
+}
+
+// errTimedOut: a script ran past its time and was stopped.
+var errTimedOut = errors.New("did not finish in time")
+
+// tail keeps the last bytes written to it: what a failed script said last.
+type tail struct{ b []byte }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 600 {
+		t.b = t.b[len(t.b)-600:]
+	}
+	return len(p), nil
+}
+
+// lastLines is the end of what a script printed, on one line.
+func (t *tail) lastLines() string {
+	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return strings.Join(lines, " / ")
+}
+
+// runFile runs the script at path with sh -e in the script's folder of this
+// environment, stopping it (and what it started) when ctx ends or after
+// timeout. A failure ends with the last lines the script printed.
+func (e *scriptEnv) runFile(ctx context.Context, path string, out io.Writer, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-e", path)
-	cmd.Env, cmd.Dir = e.environ(), e.dir
-	cmd.Stdout, cmd.Stderr = out, out
+	// A student's script runs in its own folder, beside the files it names.
+	cmd.Env, cmd.Dir = e.environ(), filepath.Dir(path)
+	var last tail
+	w := io.MultiWriter(out, &last)
+	cmd.Stdout, cmd.Stderr = w, w
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return fmt.Errorf("script did not finish within %s", timeout)
+			return fmt.Errorf("script %w: stopped after %s", errTimedOut, timeout)
+		}
+		if s := last.lastLines(); s != "" {
+			return fmt.Errorf("script failed: %w: %s", err, s)
 		}
 		return fmt.Errorf("script failed: %w", err)
+	}
+	return nil
+}
+
+// applyDir applies a folder of manifests with kubectl, as a student's step
+// of manifests is.
+func (e *scriptEnv) applyDir(ctx context.Context, dir string, out io.Writer, timeout time.Duration) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last tail
+	err = e.kubectl(ctx, "", io.MultiWriter(out, &last), "apply", "-f", abs)
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return fmt.Errorf("kubectl apply %w: stopped after %s", errTimedOut, timeout)
+	case err != nil:
+		return fmt.Errorf("%w: %s", err, last.lastLines())
 	}
 	return nil
 }

@@ -124,13 +124,13 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 		}
 	default:
 		prog.fit(lab)
-		r.Display.Status(fmt.Sprintf("resuming %s at step %d of %d", lab.ID, prog.Step+1, len(lab.Steps)))
+		r.Display.Status(fmt.Sprintf(r.tr("resuming %s at step %d of %d"), lab.ID, prog.Step+1, len(lab.Steps)))
 	}
 	if err := st.SetCurrent(lab.ID, file); err != nil {
 		return err
 	}
 	if prog.Step == 0 && !lab.Intro.Empty() {
-		fmt.Fprintf(r.Out, "%s  %s\n\n", r.Style.Bold(lab.Title), r.Style.Dim(fmt.Sprintf("(%d steps, %s)", len(lab.Steps), lab.Duration)))
+		fmt.Fprintf(r.Out, "%s  %s\n\n", r.Style.Bold(lab.Title), r.Style.Dim(fmt.Sprintf(r.tr("(%d steps, %s)"), len(lab.Steps), lab.Duration)))
 		if err := content.Render(r.Out, lab.Intro, r.styleFor(lab, lab.Namespace, nil)); err != nil {
 			return err
 		}
@@ -254,11 +254,11 @@ func (r *Runner) prepare(ctx context.Context, c kubernetes.Interface, lab *conte
 
 func (r *Runner) showStep(lab *content.Lab, prog *Progress) error {
 	s := lab.Steps[prog.Step]
-	fmt.Fprintf(r.Out, "%s\n\n", r.Style.Bold(fmt.Sprintf("Step %d/%d: %s", prog.Step+1, len(lab.Steps), s.Title)))
+	fmt.Fprintf(r.Out, "%s\n\n", r.Style.Bold(fmt.Sprintf(r.tr("Step %d/%d: %s"), prog.Step+1, len(lab.Steps), s.Title)))
 	if err := content.Render(r.Out, s.Prose, r.styleFor(lab, lab.Namespace, prog.Captured)); err != nil {
 		return err
 	}
-	fmt.Fprintf(r.Out, "\n%s\n", r.Style.Dim("When you are done, run `labs check`. Stuck? `labs hint`."))
+	fmt.Fprintf(r.Out, "\n%s\n", r.Style.Dim(r.tr("When you are done, run `labs check`. Stuck? `labs hint`.")))
 	return nil
 }
 
@@ -279,7 +279,7 @@ func (r *Runner) Hint(ctx context.Context) error {
 	}
 	h := strings.TrimSpace(r.styleFor(s.lab, s.lab.Namespace, s.prog.Captured).Expand(s.lab.Steps[s.prog.Step].Hint))
 	if h == "" {
-		h = "This step has no hint. `labs solve` runs the reference solution."
+		h = r.tr("This step has no hint. `labs solve` runs the reference solution.")
 	}
 	fmt.Fprintln(r.Out, h)
 	return nil
@@ -292,7 +292,7 @@ func (r *Runner) Solve(ctx context.Context) error {
 		return err
 	}
 	step := s.lab.Steps[s.prog.Step]
-	fmt.Fprintf(r.Out, "%s\n", r.Style.Dim("Reference solution of step "+fmt.Sprint(s.prog.Step+1)+":"))
+	fmt.Fprintf(r.Out, "%s\n", r.Style.Dim(fmt.Sprintf(r.tr("Reference solution of step %d:"), s.prog.Step+1)))
 	for _, l := range strings.Split(strings.TrimRight(step.Solve, "\n"), "\n") {
 		fmt.Fprintln(r.Out, "    "+r.Style.Cyan(l))
 	}
@@ -309,10 +309,10 @@ func (r *Runner) Solve(ctx context.Context) error {
 		if err := r.setAnswer(ctx, s, a); err != nil {
 			return err
 		}
-		fmt.Fprintf(r.Out, "Solution applied; its answer is %s. Run `labs check` to verify it.\n", a)
+		fmt.Fprintf(r.Out, r.tr("Solution applied; its answer is %s. Run `labs check` to verify it.")+"\n", a)
 		return nil
 	}
-	fmt.Fprintln(r.Out, "Solution applied. Run `labs check` to verify it.")
+	fmt.Fprintln(r.Out, r.tr("Solution applied. Run `labs check` to verify it."))
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/labs-dev/labs/cmd/doctor"
 	"github.com/labs-dev/labs/cmd/down"
 	"github.com/labs-dev/labs/cmd/env"
+	"github.com/labs-dev/labs/cmd/grade"
 	"github.com/labs-dev/labs/cmd/hint"
 	"github.com/labs-dev/labs/cmd/kubectl"
 	"github.com/labs-dev/labs/cmd/labtest"
@@ -168,6 +169,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		solve.NewCommand(f),
 		reset.NewCommand(f),
 		labtest.NewCommand(f, nil),
+		grade.NewCommand(f, nil),
 		load.NewCommand(f, nil),
 		node.NewCommand(f),
 	)

@@ -26,6 +26,10 @@ func TestIntegrationScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(files)
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range files {
 		f := f
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -41,6 +45,7 @@ func TestIntegrationScripts(t *testing.T) {
 					env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/config")
 					env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
 					env.Setenv("NO_COLOR", "1")
+					env.Setenv("REPO", repo) // examples/ and labs/ of this tree
 					// Always delete the script's cluster, even when it failed.
 					env.Defer(func() { deleteCluster(t, "labs-e2e") })
 					env.Setenv("LABS_CLUSTER_NAME", "labs-e2e")

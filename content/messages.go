@@ -1,0 +1,40 @@
+package content
+
+// messages are the sentences of labs a learner reads at every step, by
+// language, keyed by their English format (the key is the English text:
+// a message without a translation reads in English). Check verdicts'
+// expected/found clauses come from the checks: a check's description is
+// translated in the lab file; what a check found stays in English.
+var messages = map[string]map[string]string{
+	"ko": {
+		"Step %d/%d: %s": "단계 %d/%d: %s",
+		"(%d steps, %s)": "(%d단계, %s)",
+		"When you are done, run `labs check`. Stuck? `labs hint`.": "다 했으면 `labs check`를 실행하세요. 막히면 `labs hint`.",
+		"expected %s; found %s":            "기대: %s; 실제: %s",
+		"expected %s; could not check: %s": "기대: %s; 확인할 수 없음: %s",
+		"The step changed in another terminal while this check ran (%s), so this verdict was not recorded. Run `labs check` again.": "이 확인이 도는 동안 다른 터미널에서 단계가 바뀌어(%s) 결과를 기록하지 않았습니다. `labs check`를 다시 실행하세요.",
+		"you are now at step %d":                 "지금은 %d단계입니다",
+		"You finished %s: all %d steps done.":    "%s 완료: %d단계를 모두 마쳤습니다.",
+		"Step %d done.":                          "%d단계 완료.",
+		"What the cluster shows (namespace %s):": "클러스터의 현재 상태 (네임스페이스 %s):",
+		"pods":                                   "파드",
+		"recent warning events":                  "최근 경고 이벤트",
+		"none":                                   "없음",
+		"Not yet. Fix what is listed above and run `labs check` again; `labs hint` gives a nudge, `labs solve` runs the reference solution.": "아직입니다. 위에 나온 것을 고친 뒤 `labs check`를 다시 실행하세요. `labs hint`는 힌트를, `labs solve`는 모범 답안을 실행합니다.",
+		"checking step %d/%d: %s (%d checks, up to %s)":                               "%d/%d단계 확인 중: %s (확인 %d개, 최대 %s)",
+		"waiting: %d of %d checks settled (%.0fs)":                                    "기다리는 중: 확인 %d/%d개 끝남 (%.0f초)",
+		"This step has no hint. `labs solve` runs the reference solution.":            "이 단계에는 힌트가 없습니다. `labs solve`는 모범 답안을 실행합니다.",
+		"Reference solution of step %d:":                                              "%d단계 모범 답안:",
+		"Solution applied; its answer is %s. Run `labs check` to verify it.":          "답안을 적용했습니다. 답은 %s입니다. `labs check`로 확인하세요.",
+		"Solution applied. Run `labs check` to verify it.":                            "답안을 적용했습니다. `labs check`로 확인하세요.",
+		"resuming %s at step %d of %d":                                                "%s 이어서 하기: %d/%d단계",
+	},
+}
+
+// Tr is the format in lang, or the English format itself.
+func Tr(lang, format string) string {
+	if t, ok := messages[lang][format]; ok {
+		return t
+	}
+	return format
+}

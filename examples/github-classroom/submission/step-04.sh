@@ -1,0 +1,2 @@
+# Step 4: five replicas.
+kubectl scale deployment web --replicas=5

@@ -1,0 +1,430 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/content"
+)
+
+// GradeOptions tune `labs grade`.
+type GradeOptions struct {
+	// Submission is the student's folder: step-01.sh, or step-01/ with
+	// manifests, per step. "" grades the lab's namespace as the learner
+	// left it.
+	Submission string
+	// PassMark is the score needed to pass: points, or with PassPercent a
+	// percentage of the maximum. Zero: every point.
+	PassMark    float64
+	PassPercent bool
+	StepTimeout time.Duration
+	JUnitFile   string
+	JSON        bool
+	// GitHub adds GitHub Actions annotations (GITHUB_ACTIONS=true).
+	GitHub bool
+	// ScriptOutput receives the output of setup and submission scripts.
+	ScriptOutput io.Writer
+}
+
+// GradeStep is how one step scored.
+type GradeStep struct {
+	Step      int      `json:"step"`
+	Title     string   `json:"title"`
+	Points    int      `json:"points"`
+	MaxPoints int      `json:"max_points"`
+	Passed    bool     `json:"passed"`
+	Expected  []string `json:"expected"`
+	Found     []string `json:"found"`
+	// Submitted names what ran for the step (step-01.sh, step-01/); ""
+	// when the submission has nothing for it.
+	Submitted string `json:"submitted,omitempty"`
+	// Error: the step could not be graded as asked (the submission's script
+	// failed or hung, the cluster did not answer).
+	Error string `json:"error,omitempty"`
+	// NotGradable says why the state alone cannot judge the step (grading
+	// without a submission).
+	NotGradable string  `json:"not_gradable,omitempty"`
+	Seconds     float64 `json:"seconds"`
+}
+
+// GradeReport is a lab's grade.
+type GradeReport struct {
+	Lab       string `json:"lab"`
+	Namespace string `json:"namespace"`
+	// Mode is "submission" (the student's steps ran on a fresh namespace)
+	// or "state" (the lab namespace as it is).
+	Mode     string      `json:"mode"`
+	Steps    []GradeStep `json:"steps"`
+	Score    int         `json:"score"`
+	MaxScore int         `json:"max_score"`
+	PassMark float64     `json:"pass_mark"`
+	Passed   bool        `json:"passed"`
+	Seconds  float64     `json:"seconds"`
+}
+
+// ErrBelowPassMark is returned when the grade is below the pass mark.
+var ErrBelowPassMark = errors.New("below the pass mark")
+
+// ErrGradingBroke wraps what kept grading from running at all (the
+// cluster, the lab's setup): not the student's fault.
+var ErrGradingBroke = errors.New("grading could not run")
+
+// Grade grades a student's work on lab name: with a submission, each step
+// runs the student's solution on a fresh namespace, under a kubeconfig
+// that RBAC limits to that namespace, and the step's checks judge it;
+// without, the lab namespace is judged as it is, by the checks that need
+// no history.
+func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*GradeReport, error) {
+	start := time.Now()
+	lab, err := r.Catalog.Find(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrGradingBroke, err)
+	}
+	if opts.Submission != "" {
+		if fi, err := os.Stat(opts.Submission); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: the submission %s is not a folder (it holds step-01.sh or step-01/*.yaml, one per step)", ErrGradingBroke, opts.Submission)
+		}
+	}
+	if opts.StepTimeout == 0 {
+		opts.StepTimeout = solveTimeout
+	}
+	if opts.ScriptOutput == nil {
+		opts.ScriptOutput = io.Discard
+	}
+	rep := &GradeReport{Lab: lab.ID}
+	for i := range lab.Steps {
+		rep.MaxScore += lab.StepPoints(i)
+	}
+	rep.PassMark = passMark(rep.MaxScore, opts)
+	var gerr error
+	if opts.Submission != "" {
+		gerr = r.gradeSubmission(ctx, lab, rep, opts)
+	} else {
+		gerr = r.gradeState(ctx, lab, rep)
+	}
+	rep.Seconds = roundSecs(time.Since(start))
+	for _, s := range rep.Steps {
+		rep.Score += s.Points
+	}
+	rep.Passed = gerr == nil && float64(rep.Score) >= rep.PassMark
+	if opts.JUnitFile != "" {
+		if err := writeGradeJUnit(opts.JUnitFile, rep, gerr); err != nil {
+			return rep, fmt.Errorf("%w: %w", ErrGradingBroke, err)
+		}
+	}
+	if opts.JSON {
+		if err := writeJSON(r.Out, rep); err != nil {
+			return rep, err
+		}
+	} else {
+		r.printGrade(lab, rep)
+	}
+	if opts.GitHub {
+		r.gradeAnnotations(lab, rep, opts.Submission)
+	}
+	switch {
+	case gerr != nil:
+		return rep, fmt.Errorf("%w: %w", ErrGradingBroke, gerr)
+	case !rep.Passed:
+		return rep, ErrBelowPassMark
+	}
+	return rep, ctx.Err()
+}
+
+// passMark is the score needed: every point unless the options say.
+func passMark(maxScore int, opts GradeOptions) float64 {
+	switch {
+	case opts.PassMark <= 0:
+		return float64(maxScore)
+	case opts.PassPercent:
+		return opts.PassMark * float64(maxScore) / 100
+	}
+	return opts.PassMark
+}
+
+// gradeSubmission runs each step's submitted solution in order on a fresh
+// namespace: baseline checks (a pod replaced, a container restarted) see
+// what the student's step did.
+func (r *Runner) gradeSubmission(ctx context.Context, lab *content.Lab, rep *GradeReport, opts GradeOptions) error {
+	c, err := r.ensureCluster(ctx)
+	if err != nil {
+		return err
+	}
+	ns := fmt.Sprintf("%s-grade-%s", lab.Namespace, randomSuffix())
+	rep.Namespace, rep.Mode = ns, "submission"
+	r.Display.Status(fmt.Sprintf("grading %s from %s in namespace %s", lab.ID, opts.Submission, ns))
+	sb, err := r.openSandbox(ctx, c, lab, ns, opts.ScriptOutput)
+	defer sb.close(ctx, false)
+	if err != nil {
+		return err
+	}
+	student, err := r.studentEnv(ctx, sb)
+	if err != nil {
+		return err
+	}
+	defer student.Close()
+	for i, step := range lab.Steps {
+		gs := r.gradeStep(ctx, sb, student, i, step, opts)
+		rep.Steps = append(rep.Steps, gs)
+		switch {
+		case gs.Passed:
+			r.Display.Done(fmt.Sprintf("step %d: %s: %d/%d", i+1, step.Title, gs.Points, gs.MaxPoints))
+		default:
+			r.Display.Fail(fmt.Sprintf("step %d: %s: 0/%d", i+1, step.Title, gs.MaxPoints))
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (r *Runner) gradeStep(ctx context.Context, sb *sandbox, student *scriptEnv, i int, step content.Step, opts GradeOptions) (gs GradeStep) {
+	start := time.Now()
+	gs = GradeStep{Step: i + 1, Title: step.Title, MaxPoints: sb.lab.StepPoints(i)}
+	defer func() { gs.Seconds = roundSecs(time.Since(start)) }()
+	lab, eng := sb.lab, sb.eng
+	if err := r.runStepSetup(ctx, lab, i, sb.ns, sb.env.vars, opts.ScriptOutput); err != nil {
+		gs.Error = err.Error()
+		return gs
+	}
+	specs := r.stepChecks(lab, i, sb.ns, sb.env.vars)
+	gs.Expected = expectations(specs)
+	base, err := eng.TakeBaseline(ctx, specs)
+	if err != nil {
+		gs.Error = err.Error()
+		return gs
+	}
+	student.vars = sb.env.vars
+	student.takeAnswer()
+	script, what := submissionFor(opts.Submission, i)
+	gs.Submitted = what
+	var ran error
+	switch {
+	case what == "":
+		gs.Found = []string{fmt.Sprintf("no submission for step %d (%s or %s/)", i+1, stepName(i)+".sh", stepName(i))}
+		return gs
+	case script:
+		ran = student.runFile(ctx, filepath.Join(opts.Submission, what), opts.ScriptOutput, opts.StepTimeout)
+	default:
+		ran = student.applyDir(ctx, filepath.Join(opts.Submission, what), opts.ScriptOutput, opts.StepTimeout)
+	}
+	if ran != nil {
+		gs.Error = fmt.Sprintf("%s: %v", what, ran)
+		if strings.Contains(ran.Error(), "forbidden") {
+			gs.Error += fmt.Sprintf(" (a submission may act only in its namespace, %s)", sb.ns)
+		}
+		if errors.Is(ran, errTimedOut) {
+			gs.Found = []string{gs.Error}
+			return gs // scored 0; grading goes on
+		}
+	}
+	after, evidence, err := sb.judge(ctx, specs, base, student.takeAnswer())
+	if after == nil {
+		gs.Error = err.Error()
+		return gs
+	}
+	gs.Found = founds(after)
+	gs.Passed = allPassed(after)
+	if gs.Passed {
+		gs.Points = gs.MaxPoints
+		gs.Error = "" // the script complained, yet the state is right
+	} else {
+		gs.Found = append(gs.Found, evidence...)
+	}
+	sb.env.vars = merged(sb.env.vars, capturedOf(after))
+	return gs
+}
+
+// stepName is how a submission names step i (0-based): step-01.
+func stepName(i int) string { return fmt.Sprintf("step-%02d", i+1) }
+
+// submissionFor finds step i's solution in dir: a script (step-01.sh) or a
+// folder of manifests (step-01/); what is "" when there is neither.
+func submissionFor(dir string, i int) (script bool, what string) {
+	n := stepName(i)
+	if fi, err := os.Stat(filepath.Join(dir, n+".sh")); err == nil && !fi.IsDir() {
+		return true, n + ".sh"
+	}
+	if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && fi.IsDir() {
+		return false, n + "/"
+	}
+	return false, ""
+}
+
+func expectations(specs []checks.Spec) []string {
+	out := make([]string, 0, len(specs))
+	for _, s := range specs {
+		if c, err := checks.Compile(s); err == nil {
+			e := c.Expected()
+			if s.Description != "" {
+				e = s.Description
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func founds(rs []checks.Result) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		mark := "✗ "
+		if r.Passed {
+			mark = "✓ "
+		}
+		out = append(out, mark+strings.TrimSpace(r.Found))
+	}
+	return out
+}
+
+// gradeState judges the lab namespace as the learner left it: each step
+// whose checks can be judged from the state alone, at once.
+func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeReport) error {
+	rep.Namespace, rep.Mode = lab.Namespace, "state"
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
+		return err
+	}
+	var captured map[string]string
+	if p, err := r.store().Load(lab.ID); err == nil && p != nil {
+		captured = p.Captured
+	}
+	env, err := r.newScriptEnv(lab.Namespace, captured)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	eng, err := r.newEngine(c, lab.Namespace, env)
+	if err != nil {
+		return err
+	}
+	for i, step := range lab.Steps {
+		start := time.Now()
+		gs := GradeStep{Step: i + 1, Title: step.Title, MaxPoints: lab.StepPoints(i)}
+		specs := r.stepChecks(lab, i, lab.Namespace, captured)
+		gs.Expected = expectations(specs)
+		for _, s := range specs {
+			if why, err := checks.NeedsHistory(s); err == nil && why != "" {
+				gs.NotGradable = fmt.Sprintf("not gradable from the state alone: %s; grade a submission instead (--submission DIR)", why)
+				break
+			}
+		}
+		if gs.NotGradable == "" {
+			if err := uncaptured(lab, i, specs); err != nil {
+				gs.NotGradable = "not gradable: " + err.Error()
+			}
+		}
+		if gs.NotGradable == "" {
+			res, err := eng.Run(ctx, specs, checks.Options{})
+			if err != nil {
+				gs.Error = err.Error()
+			} else {
+				gs.Found = founds(res)
+				gs.Passed = allPassed(res)
+			}
+		}
+		if gs.Passed {
+			gs.Points = gs.MaxPoints
+		}
+		gs.Seconds = roundSecs(time.Since(start))
+		rep.Steps = append(rep.Steps, gs)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (r *Runner) printGrade(lab *content.Lab, rep *GradeReport) {
+	fmt.Fprintf(r.Out, "%s (%s, namespace %s, %.1fs)\n", r.Style.Bold(lab.Title), lab.ID, rep.Namespace, rep.Seconds)
+	t := content.NewTable("  STEP", "TITLE", "POINTS", "RESULT")
+	for _, s := range rep.Steps {
+		verdict := r.Style.Green("pass")
+		switch {
+		case s.Passed:
+		case s.NotGradable != "":
+			verdict = "not gradable"
+		case s.Submitted == "" && rep.Mode == "submission" && s.Error == "":
+			verdict = r.Style.Red("missing")
+		case s.Error != "":
+			verdict = r.Style.Red("error")
+		default:
+			verdict = r.Style.Red("fail")
+		}
+		t.Row(fmt.Sprintf("  %d", s.Step), s.Title, fmt.Sprintf("%d/%d", s.Points, s.MaxPoints), verdict)
+	}
+	_ = t.Write(r.Out)
+	for _, s := range rep.Steps {
+		if s.Passed {
+			continue
+		}
+		fmt.Fprintf(r.Out, "\n  step %d: %s\n", s.Step, s.Title)
+		if s.NotGradable != "" {
+			fmt.Fprintf(r.Out, "    %s\n", s.NotGradable)
+			continue
+		}
+		for _, e := range s.Expected {
+			fmt.Fprintf(r.Out, "    expected: %s\n", e)
+		}
+		for _, f := range s.Found {
+			fmt.Fprintf(r.Out, "    found:    %s\n", f)
+		}
+		if s.Error != "" && (len(s.Found) == 0 || s.Found[0] != s.Error) {
+			fmt.Fprintf(r.Out, "    error:    %s\n", s.Error)
+		}
+	}
+	verdict := r.Style.Green("PASSED")
+	if !rep.Passed {
+		verdict = r.Style.Red("NOT PASSED")
+	}
+	fmt.Fprintf(r.Out, "\nscore %d/%d (pass mark %s): %s\n", rep.Score, rep.MaxScore, trimFloat(rep.PassMark), verdict)
+}
+
+func trimFloat(f float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".") }
+
+// gradeAnnotations marks each step short of its points on the run's page:
+// on the student's file for the step when there is one, else on the lab.
+func (r *Runner) gradeAnnotations(lab *content.Lab, rep *GradeReport, dir string) {
+	for _, s := range rep.Steps {
+		if s.Passed || s.NotGradable != "" {
+			continue
+		}
+		file, line := lab.Source, lab.Steps[s.Step-1].Line
+		if s.Submitted != "" {
+			file, line = filepath.Join(dir, strings.TrimSuffix(s.Submitted, "/")), 1
+		}
+		msg := fmt.Sprintf("expected %s; found %s", strings.Join(s.Expected, "; "), strings.Join(s.Found, "; "))
+		level := "error"
+		fmt.Fprintln(r.Out, GitHubAnnotation(level, file, line, fmt.Sprintf("step %d: %s (0/%d)", s.Step, s.Title, s.MaxPoints), msg))
+	}
+}
+
+// studentEnv is a script environment whose kubeconfig is a service
+// account's, which RBAC limits to the grading namespace (admin there; nodes
+// only read, or patched when the lab changes them): a submission cannot
+// touch kube-system, other namespaces, or delete its own.
+func (r *Runner) studentEnv(ctx context.Context, sb *sandbox) (*scriptEnv, error) {
+	env, err := r.newScriptEnv(sb.ns, nil)
+	if err != nil {
+		return nil, err
+	}
+	undo, err := restrictKubeconfig(ctx, sb.c, env.kubeconfig, sb.ns, sb.lab.ChangesNodes)
+	sb.undo = append(sb.undo, undo)
+	if err != nil {
+		env.Close()
+		return nil, fmt.Errorf("limiting the submission to namespace %s: %w", sb.ns, err)
+	}
+	return env, nil
+}
+
