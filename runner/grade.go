@@ -391,7 +391,9 @@ func (r *Runner) printGrade(lab *content.Lab, rep *GradeReport) {
 	fmt.Fprintf(r.Out, "\nscore %d/%d (pass mark %s): %s\n", rep.Score, rep.MaxScore, trimFloat(rep.PassMark), verdict)
 }
 
-func trimFloat(f float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".") }
+func trimFloat(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
+}
 
 // gradeAnnotations marks each step short of its points on the run's page:
 // on the student's file for the step when there is one, else on the lab.
@@ -427,4 +429,3 @@ func (r *Runner) studentEnv(ctx context.Context, sb *sandbox) (*scriptEnv, error
 	}
 	return env, nil
 }
-

@@ -23,6 +23,7 @@ import (
 	"github.com/labs-dev/labs/cmd/doctor"
 	"github.com/labs-dev/labs/cmd/down"
 	"github.com/labs-dev/labs/cmd/env"
+	"github.com/labs-dev/labs/cmd/events"
 	"github.com/labs-dev/labs/cmd/grade"
 	"github.com/labs-dev/labs/cmd/hint"
 	"github.com/labs-dev/labs/cmd/kubectl"
@@ -160,6 +161,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		doctor.NewCommand(f),
 		kubectl.NewCommand(f),
 		env.NewCommand(f),
+		events.NewCommand(f),
 		list.NewCommand(f),
 		lint.NewCommand(f),
 		show.NewCommand(f),

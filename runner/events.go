@@ -1,0 +1,179 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// EventLine is one Kubernetes event as labs shows it.
+type EventLine struct {
+	Time      time.Time `json:"time"`
+	Namespace string    `json:"namespace"`
+	Type      string    `json:"type"` // Normal or Warning
+	Reason    string    `json:"reason"`
+	Object    string    `json:"object"` // Kind/name
+	Message   string    `json:"message"`
+	Count     int32     `json:"count"`
+}
+
+// Warning reports whether the event is a warning (probe failed, back-off,
+// OOM): what a learner should look at first.
+func (e EventLine) Warning() bool { return e.Type == corev1.EventTypeWarning }
+
+// String is the event on one line; withNS adds its namespace (-A).
+func (e EventLine) String(withNS bool) string {
+	ns := ""
+	if withNS {
+		ns = e.Namespace + "  "
+	}
+	count := ""
+	if e.Count > 1 {
+		count = fmt.Sprintf(" (x%d)", e.Count)
+	}
+	return fmt.Sprintf("%s  %s%-7s  %s  %s  %s%s", e.Time.Local().Format("15:04:05"), ns, e.Type, e.Reason, e.Object, strings.TrimSpace(e.Message), count)
+}
+
+func eventLine(ev *corev1.Event) EventLine {
+	t := ev.LastTimestamp.Time
+	if t.IsZero() {
+		t = ev.EventTime.Time
+	}
+	if t.IsZero() {
+		t = ev.CreationTimestamp.Time
+	}
+	count := ev.Count
+	if ev.Series != nil && ev.Series.Count > count {
+		count = ev.Series.Count
+	}
+	return EventLine{Time: t, Namespace: ev.Namespace, Type: ev.Type, Reason: ev.Reason,
+		Object: ev.InvolvedObject.Kind + "/" + ev.InvolvedObject.Name, Message: ev.Message, Count: count}
+}
+
+// EventsOptions select which events streamEvents shows.
+type EventsOptions struct {
+	Namespace string // "" for every namespace
+	Warnings  bool
+	// Recent is how many past events to show first, oldest first.
+	Recent int
+}
+
+// streamEvents calls emit for the most recent past events, oldest first,
+// then for each new event or repetition (its count grew) as it happens,
+// until ctx ends. It watches through an informer: a lost connection (the
+// cluster stopped) is relisted when the API server is back, and nothing is
+// shown twice.
+func streamEvents(ctx context.Context, c kubernetes.Interface, opts EventsOptions, emit func(EventLine)) error {
+	tweak := func(lo *metav1.ListOptions) {
+		if opts.Warnings {
+			lo.FieldSelector = fields.OneTermEqualSelector("type", corev1.EventTypeWarning).String()
+		}
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(opts.Namespace), informers.WithTweakListOptions(tweak))
+	inf := f.Core().V1().Events().Informer()
+	var mu sync.Mutex
+	seen := map[string]int32{} // UID -> count shown
+	synced := false
+	var backlog []EventLine
+	show := func(obj any) {
+		ev, ok := obj.(*corev1.Event)
+		if !ok {
+			return
+		}
+		l := eventLine(ev)
+		mu.Lock()
+		defer mu.Unlock()
+		if n, ok := seen[string(ev.UID)]; ok && n >= l.Count {
+			return
+		}
+		seen[string(ev.UID)] = l.Count
+		if !synced {
+			backlog = append(backlog, l)
+			return
+		}
+		emit(l)
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    show,
+		UpdateFunc: func(_, obj any) { show(obj) },
+	}); err != nil {
+		return err
+	}
+	f.Start(ctx.Done())
+	defer f.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return ctx.Err()
+	}
+	mu.Lock()
+	sort.SliceStable(backlog, func(i, j int) bool { return backlog[i].Time.Before(backlog[j].Time) })
+	if len(backlog) > opts.Recent {
+		backlog = backlog[len(backlog)-opts.Recent:]
+	}
+	for _, l := range backlog {
+		emit(l)
+	}
+	synced, backlog = true, nil
+	mu.Unlock()
+	<-ctx.Done()
+	return nil
+}
+
+// Events streams a namespace's events (the current lab's, or every
+// namespace's), one line each, until Ctrl-C.
+func (r *Runner) Events(ctx context.Context, opts EventsOptions, all, asJSON bool) error {
+	if !all && opts.Namespace == "" {
+		s, err := r.current()
+		if err != nil {
+			return err
+		}
+		opts.Namespace = s.lab.Namespace
+	}
+	c, err := r.streamClient()
+	if err != nil {
+		return err
+	}
+	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
+		return err
+	}
+	where := "namespace " + opts.Namespace
+	if opts.Namespace == "" {
+		where = "every namespace"
+	}
+	r.Display.Status(fmt.Sprintf("events of %s as they happen (Ctrl-C to stop)", where))
+	return streamEvents(ctx, c, opts, func(l EventLine) { r.printEvent(r.Out, l, opts.Namespace == "", asJSON) })
+}
+
+func (r *Runner) printEvent(w io.Writer, l EventLine, withNS, asJSON bool) {
+	if asJSON {
+		_ = writeJSONLine(w, l)
+		return
+	}
+	s := l.String(withNS)
+	if l.Warning() {
+		s = r.Style.Red(s)
+	}
+	fmt.Fprintln(w, s)
+}
+
+// writeJSONLine writes v as one line of JSON (a stream a machine reads
+// line by line).
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
