@@ -39,6 +39,7 @@ import (
 	"github.com/labs-dev/labs/cmd/start"
 	"github.com/labs-dev/labs/cmd/status"
 	"github.com/labs-dev/labs/cmd/stop"
+	"github.com/labs-dev/labs/cmd/watch"
 	kubectlrun "github.com/labs-dev/labs/runner/kubectl"
 )
 
@@ -174,6 +175,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		grade.NewCommand(f, nil),
 		load.NewCommand(f, nil),
 		node.NewCommand(f),
+		watch.NewCommand(f),
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root

@@ -1,0 +1,117 @@
+package watch
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-runewidth"
+
+	"github.com/labs-dev/labs/runner"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
+
+const stepText = `A pod is disposable. Delete one of them:
+
+    labs kubectl get pods -o wide
+    labs kubectl delete pod <one of the web pods>
+
+Run labs kubectl get pods again: still three pods, but one has a new name
+and a young AGE. The ReplicaSet saw actual = 2, desired = 3, and created a
+pod. Nobody had to intervene: that is the control loop. Observe, analyze,
+act.`
+
+// fixture is a screen in the middle of a step: one check passed, one not,
+// warnings among the events, the OOMKilled one last.
+func fixture(w, h int) *screen {
+	s := &screen{width: w, height: h}
+	s.apply(runner.WatchStep{Lab: "selfhealing", LabTitle: "Self-healing pods", Namespace: "selfhealing", Step: 2, Steps: 7,
+		Title: "Delete a pod and watch it come back", Render: func(int) string { return stepText }})
+	s.apply(runner.WatchChecks{Step: 2, Checks: []runner.CheckOutcome{
+		{Expected: "a pod matching app=web was replaced by a new one (new UID) since the step started", Found: "the same 3 pods as at the start of the step (no UID changed)"},
+		{Expected: "Deployment web has 3 available replicas", Found: "3 available", Passed: true},
+	}})
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.Local)
+	for i, e := range []runner.EventLine{
+		{Type: "Normal", Reason: "Scheduled", Object: "Pod/web-6b794bdc96-c2xk4", Message: "Successfully assigned selfhealing/web-6b794bdc96-c2xk4 to labs-worker"},
+		{Type: "Normal", Reason: "Started", Object: "Pod/web-6b794bdc96-c2xk4", Message: "Started container web"},
+		{Type: "Warning", Reason: "Unhealthy", Object: "Pod/probe-986dd84f4-nlcn5", Message: "Liveness probe failed: HTTP probe failed with statuscode: 503", Count: 2},
+		{Type: "Warning", Reason: "BackOff", Object: "Pod/crash-5d8f7c9b4-x2x9z", Message: "Back-off restarting failed container crash"},
+		{Type: "Warning", Reason: "OOMKilling", Object: "Node/labs-worker2", Message: "Memory cgroup out of memory: Killed process 4242 (labapp)"},
+	} {
+		e.Time = t0.Add(time.Duration(i) * time.Second)
+		s.apply(e)
+	}
+	s.apply(runner.WatchStatus{Text: "watching: the checklist follows the cluster"})
+	return s
+}
+
+// Golden frames: the layout at the sizes learners use; a size change
+// that moves a line shows in the diff.
+func TestGoldenFrames(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {40, 10}} {
+		w, h := size[0], size[1]
+		t.Run(filepath.Base(golden(w, h)), func(t *testing.T) {
+			frame := fixture(w, h).view()
+			lines := strings.Split(frame, "\n")
+			if len(lines) != h {
+				t.Errorf("%d lines, want the terminal's %d", len(lines), h)
+			}
+			for i, l := range lines {
+				if runewidth.StringWidth(l) > w {
+					t.Errorf("line %d is %d columns wide, over %d: %q", i+1, runewidth.StringWidth(l), w, l)
+				}
+			}
+			path := golden(w, h)
+			if *update {
+				if err := os.WriteFile(path, []byte(frame+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if frame+"\n" != string(want) {
+				t.Errorf("frame differs from %s (go test ./cmd/watch -update):\n%s", path, frame)
+			}
+		})
+	}
+}
+
+func golden(w, h int) string { return filepath.Join("testdata", fmt.Sprintf("frame-%dx%d.golden", w, h)) }
+
+// What a small terminal keeps: the header, every check, the help line.
+func TestSmallTerminalKeepsChecks(t *testing.T) {
+	frame := fixture(40, 10).view()
+	for _, want := range []string{"labs watch · Self-healing", "✗ a pod matching", "✓ Deployment web has 3", "h hint · s solve"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("40×10 frame lacks %q:\n%s", want, frame)
+		}
+	}
+}
+
+// A passed step shows its green line; the next WatchStep clears the
+// checklist and the hint; a Warning event is kept among the newest.
+func TestScreenFolding(t *testing.T) {
+	s := fixture(80, 24)
+	s.apply(runner.WatchHint{Text: "labs kubectl delete pod NAME"})
+	s.apply(runner.WatchDone{Step: 2})
+	f := s.view()
+	if !strings.Contains(f, "✓ Step 2 done: the next step follows") || !strings.Contains(f, "labs kubectl delete pod NAME") {
+		t.Fatalf("done and hint not shown:\n%s", f)
+	}
+	s.apply(runner.WatchStep{Lab: "selfhealing", LabTitle: "Self-healing pods", Step: 3, Steps: 7, Title: "Kill PID 1", Render: func(int) string { return "kill it" }})
+	f = s.view()
+	if strings.Contains(f, "Step 2 done") || strings.Contains(f, "delete pod NAME") || !strings.Contains(f, "… reading the cluster") {
+		t.Fatalf("step 3 still shows step 2's state:\n%s", f)
+	}
+	if !strings.Contains(f, "OOMKilling") {
+		t.Fatalf("the newest event is not shown:\n%s", f)
+	}
+}

@@ -1,0 +1,294 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/content"
+)
+
+// What `labs watch` shows is sent as these messages; the view (a full
+// screen on a terminal, one line per change on a pipe) is cmd/watch's.
+
+// WatchStep: the step being watched (again, after a move).
+type WatchStep struct {
+	Lab, LabTitle string
+	Namespace     string
+	Step, Steps   int // Step is 1-based
+	Title         string
+	// Render is the step's text for a width, with the lab's facts filled in.
+	Render func(width int) string
+}
+
+// WatchChecks: the step's checks as they stand now.
+type WatchChecks struct {
+	Step   int
+	Checks []CheckOutcome
+}
+
+// WatchDone: the step passed and is recorded (as `labs check` records it);
+// Complete when it was the lab's last.
+type WatchDone struct {
+	Step     int
+	Complete bool
+}
+
+// WatchStatus is a line about labs itself: the cluster went away, a
+// solution ran. Problem marks what needs the learner's attention.
+type WatchStatus struct {
+	Text    string
+	Problem bool
+}
+
+// WatchHint is the step's hint, when asked for.
+type WatchHint struct{ Text string }
+
+// WatchAction is what the learner asks of `labs watch`.
+type WatchAction int
+
+// The learner's actions.
+const (
+	ActRecheck WatchAction = iota // judge the step now, as `labs check` does
+	ActNext
+	ActPrev
+	ActHint
+	ActSolve // run the reference solution (the view asks first)
+)
+
+// advancePause is how long a passed step stays on screen, all green,
+// before the next one is shown.
+const advancePause = 1500 * time.Millisecond
+
+// Watch follows the current lab until ctx ends: it sends the step, its
+// checks each time their verdicts change (the check engine's watch: the
+// same checks as `labs check`, re-judged on every change of what they
+// read), the namespace's events, and, when every check passes, records
+// the step through the same path as `labs check` and moves to the next.
+// It changes the cluster only when asked (ActSolve, and a step's own setup
+// when the step is entered). The cluster going away is said and waited
+// out.
+func (r *Runner) Watch(ctx context.Context, send func(any), actions <-chan WatchAction) error {
+	if _, err := r.current(); err != nil {
+		return err
+	}
+	eventsFor := ""
+	stopEvents := func() {}
+	defer func() { stopEvents() }()
+	for ctx.Err() == nil {
+		s, err := r.current()
+		if err != nil {
+			send(WatchStatus{Text: err.Error(), Problem: true})
+			if !sleepCtx(ctx, 2*time.Second) {
+				return nil
+			}
+			continue
+		}
+		if s.lab.Namespace != eventsFor {
+			stopEvents()
+			eventsFor = s.lab.Namespace
+			stopEvents = r.watchEvents(ctx, eventsFor, send)
+		}
+		send(r.watchStep(s))
+		if err := r.watchStepUntil(ctx, s, send, actions); err != nil {
+			send(WatchStatus{Text: err.Error(), Problem: true})
+			if !sleepCtx(ctx, 3*time.Second) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) watchStep(s *session) WatchStep {
+	lab, prog := s.lab, s.prog
+	style := r.styleFor(lab, lab.Namespace, prog.Captured)
+	prose := lab.Steps[prog.Step].Prose
+	return WatchStep{
+		Lab: lab.ID, LabTitle: lab.Title, Namespace: lab.Namespace,
+		Step: prog.Step + 1, Steps: len(lab.Steps), Title: lab.Steps[prog.Step].Title,
+		Render: func(width int) string {
+			st := style
+			st.Color, st.Width = false, max(width, 20)
+			var b strings.Builder
+			_ = content.Render(&b, prose, st)
+			return strings.TrimRight(b.String(), "\n")
+		},
+	}
+}
+
+// watchEvents streams the namespace's events to send until stopped; a
+// lost cluster is relisted by the informer when it is back.
+func (r *Runner) watchEvents(ctx context.Context, ns string, send func(any)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	c, err := r.streamClient()
+	if err != nil {
+		send(WatchStatus{Text: "events: " + err.Error(), Problem: true})
+		return cancel
+	}
+	go func() {
+		_ = streamEvents(ctx, c, EventsOptions{Namespace: ns, Recent: 10}, func(l EventLine) { send(l) })
+	}()
+	return cancel
+}
+
+// errMoved ends the watch of a step that is no longer current.
+var errMoved = errors.New("the step changed")
+
+// watchStepUntil watches step s until it passes (recorded; the next one
+// follows after a pause), the learner moves, or the progress changes in
+// another terminal (labs next, labs check there). An error is a problem
+// with the cluster: Watch says so and tries again.
+func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any), actions <-chan WatchAction) error {
+	lab, prog := s.lab, s.prog
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
+		return fmt.Errorf("%w; labs watch goes on when it is back", err)
+	}
+	specs := r.stepChecks(lab, prog.Step, lab.Namespace, prog.Captured)
+	if err := uncaptured(lab, prog.Step, specs); err != nil {
+		send(WatchStatus{Text: err.Error(), Problem: true})
+	}
+	env, err := r.newScriptEnv(lab.Namespace, prog.Captured)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	eng, err := r.newEngine(c, lab.Namespace, env)
+	if err != nil {
+		return err
+	}
+	passed := map[int]bool{}
+	for _, i := range prog.Passed {
+		passed[i] = true
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	latest := make(chan []checks.Result, 1)
+	ended := make(chan error, 1)
+	go func() {
+		ended <- eng.Watch(wctx, specs, checks.Options{Passed: passed, Baseline: prog.Baseline, Answer: prog.Answer}, func(rs []checks.Result) {
+			select { // keep only the newest verdicts
+			case <-latest:
+			default:
+			}
+			latest <- rs
+		})
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case rs := <-latest:
+			out := make([]CheckOutcome, len(rs))
+			for i, res := range rs {
+				out[i] = outcome(res)
+			}
+			send(WatchChecks{Step: prog.Step + 1, Checks: out})
+			if allPassed(rs) {
+				cancel()
+				return r.watchRecord(ctx, send)
+			}
+		case err := <-ended:
+			if err == nil {
+				return nil
+			}
+			return fmt.Errorf("watching the checks: %w; labs watch goes on when the cluster is back", err)
+		case a := <-actions:
+			done, err := r.watchAct(ctx, a, send)
+			if done || err != nil {
+				return err
+			}
+		case <-tick.C:
+			// Another terminal may have moved or passed the step.
+			if now, err := r.current(); err == nil && (now.lab.ID != lab.ID || now.prog.Step != prog.Step || !now.prog.Entered.Equal(prog.Entered)) {
+				return nil
+			}
+		}
+	}
+}
+
+// watchRecord judges the step as `labs check` does and records it; on a
+// pass the green stays a moment before the next step.
+func (r *Runner) watchRecord(ctx context.Context, send func(any)) error {
+	s, err := r.current()
+	if err != nil {
+		return err
+	}
+	v, err := r.evaluate(ctx, s, CheckOptions{Timeout: 10 * time.Second, JSON: true})
+	if err != nil {
+		return err
+	}
+	if _, err := r.record(ctx, s, &v); err != nil {
+		return err
+	}
+	out := v.report.Checks
+	send(WatchChecks{Step: s.prog.Step + 1, Checks: out})
+	if v.report.Passed && v.report.Moved == "" {
+		send(WatchDone{Step: s.prog.Step + 1, Complete: v.report.Complete})
+		if v.report.Complete {
+			<-ctx.Done() // nothing more to watch: the view says so
+			return nil
+		}
+		sleepCtx(ctx, advancePause)
+	}
+	return nil
+}
+
+// watchAct does what the learner asked; done means the step's watch must
+// start again (the step moved or was judged).
+func (r *Runner) watchAct(ctx context.Context, a WatchAction, send func(any)) (done bool, err error) {
+	switch a {
+	case ActRecheck:
+		send(WatchStatus{Text: "checking now, as labs check does…"})
+		return true, r.watchRecord(ctx, send)
+	case ActNext, ActPrev:
+		delta := 1
+		if a == ActPrev {
+			delta = -1
+		}
+		if err := r.Move(ctx, delta); err != nil {
+			send(WatchStatus{Text: err.Error(), Problem: true})
+			return false, nil
+		}
+		return true, nil
+	case ActHint:
+		s, err := r.current()
+		if err != nil {
+			return false, err
+		}
+		h := strings.TrimSpace(r.styleFor(s.lab, s.lab.Namespace, s.prog.Captured).Expand(s.lab.Steps[s.prog.Step].Hint))
+		if h == "" {
+			h = r.tr("This step has no hint. `labs solve` runs the reference solution.")
+		}
+		send(WatchHint{Text: h})
+	case ActSolve:
+		send(WatchStatus{Text: "running the reference solution…"})
+		if err := r.Solve(ctx); err != nil {
+			send(WatchStatus{Text: err.Error(), Problem: true})
+			return false, nil
+		}
+		send(WatchStatus{Text: "reference solution applied: the checks follow the cluster"})
+	}
+	return false, nil
+}
+
+// sleepCtx waits d or until ctx ends; false when ctx ended.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
