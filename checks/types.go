@@ -91,6 +91,23 @@ func NeedsHistory(s Spec) (string, error) {
 	return "", nil
 }
 
+func (c *availability) History() string {
+	return "it acts on the cluster (an action under load), which grading the state must not"
+}
+
+// Scripts are the shell scripts a check runs (an availability check's
+// `during`), for `labs lint`.
+func Scripts(s Spec) []string {
+	c, err := Compile(s)
+	if err != nil {
+		return nil
+	}
+	if a, ok := c.(*availability); ok && a.req.Action != "" {
+		return []string{a.req.Action}
+	}
+	return nil
+}
+
 func (c *podReplaced) History() string {
 	return "it compares the pods with those present when the step began"
 }

@@ -40,6 +40,10 @@ type Meta struct {
 	// Points a step is worth in `labs grade`, by step number (1-based);
 	// a step not named is worth 1.
 	Points map[int]int `json:"points,omitempty"`
+	// PodSecurity is the Pod Security Standard a grading namespace
+	// enforces (`labs grade`): baseline unless the lab needs more
+	// (privileged, for a hostNetwork pod).
+	PodSecurity string `json:"podSecurity,omitempty"`
 }
 
 // StepPoints is what step i (0-based) is worth in `labs grade`.

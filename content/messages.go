@@ -31,6 +31,9 @@ var messages = map[string]map[string]string{
 	},
 }
 
+// HasMessages reports whether labs' messages are translated into lang.
+func HasMessages(lang string) bool { _, ok := messages[lang]; return ok }
+
 // Tr is the format in lang, or the English format itself.
 func Tr(lang, format string) string {
 	if t, ok := messages[lang][format]; ok {

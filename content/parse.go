@@ -39,6 +39,7 @@ func Parse(name string, src []byte) (*Lab, error) {
 		return nil, &ParseError{name, 1, fmt.Sprintf("file is %d bytes, over the limit of %d bytes (%d KiB) for a lab", len(src), MaxLabSize, MaxLabSize>>10)}
 	}
 	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+	src = bytes.TrimPrefix(src, []byte("\ufeff")) // a BOM, as Windows editors write
 	lab := &Lab{Source: name}
 	body, bodyLine, err := splitFrontMatter(name, src, &lab.Meta)
 	if err != nil {
@@ -52,6 +53,11 @@ func Parse(name string, src []byte) (*Lab, error) {
 		if n < 1 || n > len(lab.Steps) || pts < 0 {
 			return nil, &ParseError{name, 2, fmt.Sprintf("front matter: points: step %d worth %d: steps are numbered 1 to %d and points are not negative", n, pts, len(lab.Steps))}
 		}
+	}
+	switch lab.PodSecurity {
+	case "", "baseline", "restricted", "privileged":
+	default:
+		return nil, &ParseError{name, 2, fmt.Sprintf("front matter: podSecurity %q: it is baseline (the default), restricted or privileged", lab.PodSecurity)}
 	}
 	if lab.ChangesNodes && len(lab.Cleanup) == 0 {
 		return nil, &ParseError{name, 2, "front matter says changesNodes: a lab that changes the shared nodes needs a ```cleanup sh block that undoes it (run at reset, after labs test, and before another lab starts)"}

@@ -143,7 +143,7 @@ const glue = "\x01"
 
 // visible is the terminal width of s: Hangul counts two columns, colour
 // escapes none (see Width).
-func visible(s string) int { return Width(s) }
+func visible(s string) int { return Width(strings.ReplaceAll(s, glue, " ")) }
 
 // text is a block's inline content with the lab's facts filled in (after
 // inline parsing, which may split ${NAME} across text nodes).

@@ -21,8 +21,13 @@ func (t *Table) Row(cells ...string) { t.rows = append(t.rows, cells) }
 
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
+// narrow measures as most terminals draw: Hangul and other wide letters
+// take two columns, while ambiguous ones (—, …, ·, ×) take one, whatever
+// the locale says (go-runewidth would count them as two under ko_KR).
+var narrow = &runewidth.Condition{EastAsianWidth: false}
+
 // Width is how many terminal columns s takes.
-func Width(s string) int { return runewidth.StringWidth(ansi.ReplaceAllString(s, "")) }
+func Width(s string) int { return narrow.StringWidth(ansi.ReplaceAllString(s, "")) }
 
 // Write prints the rows, columns two spaces apart, without trailing blanks.
 func (t *Table) Write(w io.Writer) error {
@@ -49,3 +54,6 @@ func (t *Table) Write(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Truncate cuts s to w terminal columns, ending in "…" when cut.
+func Truncate(s string, w int) string { return narrow.Truncate(s, w, "…") }

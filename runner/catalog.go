@@ -64,6 +64,9 @@ type Broken struct {
 type Catalog struct {
 	entries []*Entry // sorted by id
 	broken  []Broken
+	// clashes are ids two folders define: using one is the error naming
+	// both files, so nobody runs the wrong lab.
+	clashes map[string]error
 	// Lang is the learner's language: Find returns a lab's translation into
 	// it when there is one.
 	Lang string
@@ -84,9 +87,10 @@ func LabFileLang(name string) (id, lang string) {
 
 // LoadCatalog reads every *.md but README.md at the root of each source. A
 // file that does not parse is kept aside as Broken (`labs list` shows it);
-// two sources with the same lab id are an error naming both files.
+// two sources with the same lab id make that id an error naming both
+// files (the other labs still load).
 func LoadCatalog(sources ...Source) (*Catalog, error) {
-	c := &Catalog{}
+	c := &Catalog{clashes: map[string]error{}}
 	byID := map[string]*Entry{}
 	type pending struct {
 		src  Source
@@ -119,7 +123,10 @@ func LoadCatalog(sources ...Source) (*Catalog, error) {
 				continue
 			}
 			if prev, ok := byID[id]; ok {
-				return nil, fmt.Errorf("two labs are called %q: %s and %s; rename one (its id and file name)", id, originPath(prev.Origin, prev.File), originPath(src.Origin, n))
+				err := fmt.Errorf("two labs are called %q: %s and %s; rename one (its id and file name)", id, originPath(prev.Origin, prev.File), originPath(src.Origin, n))
+				c.clashes[id] = err
+				c.broken = append(c.broken, Broken{src.Origin, n, err})
+				continue
 			}
 			e := &Entry{Lab: lab, Origin: src.Origin, File: n, Translations: map[string]*content.Lab{}}
 			byID[id] = e
@@ -129,7 +136,13 @@ func LoadCatalog(sources ...Source) (*Catalog, error) {
 	for _, t := range translations {
 		e, ok := byID[t.lab.ID]
 		if !ok || e.Origin != t.src.Origin {
-			c.broken = append(c.broken, Broken{t.src.Origin, t.name, fmt.Errorf("%s: a translation needs its original %s.md beside it", t.name, t.lab.ID)})
+			why := fmt.Errorf("%s: a translation needs its original %s.md beside it", t.name, t.lab.ID)
+			for _, b := range c.broken {
+				if b.Origin == t.src.Origin && b.File == t.lab.ID+".md" {
+					why = fmt.Errorf("%s: its original %s.md does not load", t.name, t.lab.ID)
+				}
+			}
+			c.broken = append(c.broken, Broken{t.src.Origin, t.name, why})
 			continue
 		}
 		e.Translations[t.lang] = t.lab
@@ -197,6 +210,9 @@ func (c *Catalog) Find(name string) (*content.Lab, error) {
 		}
 		return ParseLabFile(name)
 	}
+	if err := c.clashes[name]; err != nil {
+		return nil, err
+	}
 	if e := c.Entry(name); e != nil {
 		return e.In(c.Lang), nil
 	}
@@ -211,6 +227,31 @@ func (c *Catalog) Find(name string) (*content.Lab, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w%s", ErrUnknownLab, strings.TrimPrefix(msg, ErrUnknownLab.Error()))
+}
+
+// Languages are the languages some lab is translated to.
+func (c *Catalog) Languages() map[string]bool {
+	out := map[string]bool{}
+	for _, e := range c.entries {
+		for l := range e.Translations {
+			out[l] = true
+		}
+	}
+	return out
+}
+
+// FileOf is the lab file a lab from a folder (not built in) was read
+// from, so later commands find it without --labs-dir; "" for a built-in.
+func (c *Catalog) FileOf(id string) string {
+	e := c.Entry(id)
+	if e == nil || e.Origin == BuiltIn {
+		return ""
+	}
+	p, err := filepath.Abs(filepath.Join(e.Origin, e.File))
+	if err != nil {
+		return ""
+	}
+	return p
 }
 
 // Entry returns the lab with this id, or nil.

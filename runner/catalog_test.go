@@ -66,14 +66,28 @@ func TestCatalogKeepsBrokenFilesAside(t *testing.T) {
 	}
 }
 
-// Two labs with one id: an error naming both files.
+// Two labs with one id: using the id is an error naming both files; it is
+// listed as broken; the other labs still load.
 func TestCatalogNameClash(t *testing.T) {
-	_, err := LoadCatalog(
+	cat, err := LoadCatalog(
 		Source{Origin: BuiltIn, FS: fstest.MapFS{"demo.md": {Data: []byte(demoLab)}}},
-		Source{Origin: "/course", FS: fstest.MapFS{"demo.md": {Data: []byte(demoLab)}}},
+		Source{Origin: "/course", FS: fstest.MapFS{"demo.md": {Data: []byte(demoLab)}, "other.md": {Data: demoIn("other", "Other")}}},
 	)
-	if err == nil || !strings.Contains(err.Error(), "built-in demo.md and /course/demo.md") {
-		t.Fatalf("LoadCatalog = %v, want a clash naming both files", err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "built-in demo.md and /course/demo.md"
+	if _, err := cat.Find("demo"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Find(demo) = %v, want a clash naming both files", err)
+	}
+	if len(cat.Broken()) != 1 || !strings.Contains(cat.Broken()[0].Err.Error(), want) {
+		t.Errorf("Broken = %v", cat.Broken())
+	}
+	if _, err := cat.Find("other"); err != nil {
+		t.Errorf("Find(other) = %v", err)
+	}
+	if f := cat.FileOf("other"); f != "/course/other.md" {
+		t.Errorf("FileOf(other) = %q: a lab from a folder is started by its path", f)
 	}
 }
 

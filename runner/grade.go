@@ -20,10 +20,11 @@ type GradeOptions struct {
 	// manifests, per step. "" grades the lab's namespace as the learner
 	// left it.
 	Submission string
-	// PassMark is the score needed to pass: points, or with PassPercent a
-	// percentage of the maximum. Zero: every point.
+	// PassMark is the score needed to pass when PassMarkSet: points, or
+	// with PassPercent a percentage of the maximum. Unset: every point.
 	PassMark    float64
 	PassPercent bool
+	PassMarkSet bool
 	StepTimeout time.Duration
 	JUnitFile   string
 	JSON        bool
@@ -35,13 +36,16 @@ type GradeOptions struct {
 
 // GradeStep is how one step scored.
 type GradeStep struct {
-	Step      int      `json:"step"`
-	Title     string   `json:"title"`
-	Points    int      `json:"points"`
-	MaxPoints int      `json:"max_points"`
-	Passed    bool     `json:"passed"`
-	Expected  []string `json:"expected"`
-	Found     []string `json:"found"`
+	Step      int    `json:"step"`
+	Title     string `json:"title"`
+	Points    int    `json:"points"`
+	MaxPoints int    `json:"max_points"`
+	// RecordedDone: the learner's progress says `labs check` passed the
+	// step (grading the state only).
+	RecordedDone *bool    `json:"recorded_done,omitempty"`
+	Passed       bool     `json:"passed"`
+	Expected     []string `json:"expected"`
+	Found        []string `json:"found"`
 	// Submitted names what ran for the step (step-01.sh, step-01/); ""
 	// when the submission has nothing for it.
 	Submitted string `json:"submitted,omitempty"`
@@ -52,6 +56,8 @@ type GradeStep struct {
 	// without a submission).
 	NotGradable string  `json:"not_gradable,omitempty"`
 	Seconds     float64 `json:"seconds"`
+	// broke: the error was the grader's (setup, cluster), not the work's.
+	broke bool
 }
 
 // GradeReport is a lab's grade.
@@ -60,13 +66,16 @@ type GradeReport struct {
 	Namespace string `json:"namespace"`
 	// Mode is "submission" (the student's steps ran on a fresh namespace)
 	// or "state" (the lab namespace as it is).
-	Mode     string      `json:"mode"`
-	Steps    []GradeStep `json:"steps"`
-	Score    int         `json:"score"`
-	MaxScore int         `json:"max_score"`
-	PassMark float64     `json:"pass_mark"`
-	Passed   bool        `json:"passed"`
-	Seconds  float64     `json:"seconds"`
+	Mode  string      `json:"mode"`
+	Steps []GradeStep `json:"steps"`
+	// Ignored are entries of the submission that name no step
+	// (step-1.sh, step-08.sh of a 7-step lab).
+	Ignored  []string `json:"ignored,omitempty"`
+	Score    int      `json:"score"`
+	MaxScore int      `json:"max_score"`
+	PassMark float64  `json:"pass_mark"`
+	Passed   bool     `json:"passed"`
+	Seconds  float64  `json:"seconds"`
 }
 
 // ErrBelowPassMark is returned when the grade is below the pass mark.
@@ -91,6 +100,11 @@ func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*Gr
 		if fi, err := os.Stat(opts.Submission); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("%w: the submission %s is not a folder (it holds step-01.sh or step-01/*.yaml, one per step)", ErrGradingBroke, opts.Submission)
 		}
+		// Scripts run in the submission's folder: their own path must not
+		// be relative to where labs was started.
+		if opts.Submission, err = filepath.Abs(opts.Submission); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrGradingBroke, err)
+		}
 	}
 	if opts.StepTimeout == 0 {
 		opts.StepTimeout = solveTimeout
@@ -98,11 +112,14 @@ func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*Gr
 	if opts.ScriptOutput == nil {
 		opts.ScriptOutput = io.Discard
 	}
-	rep := &GradeReport{Lab: lab.ID}
+	maxAll := 0
 	for i := range lab.Steps {
-		rep.MaxScore += lab.StepPoints(i)
+		maxAll += lab.StepPoints(i)
 	}
-	rep.PassMark = passMark(rep.MaxScore, opts)
+	if opts.PassMarkSet && !opts.PassPercent && opts.PassMark > float64(maxAll) {
+		return nil, fmt.Errorf("%w: --pass-mark %s is more than the %d points %s is worth", ErrGradingBroke, trimFloat(opts.PassMark), maxAll, lab.ID)
+	}
+	rep := &GradeReport{Lab: lab.ID}
 	var gerr error
 	if opts.Submission != "" {
 		gerr = r.gradeSubmission(ctx, lab, rep, opts)
@@ -110,15 +127,22 @@ func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*Gr
 		gerr = r.gradeState(ctx, lab, rep)
 	}
 	rep.Seconds = roundSecs(time.Since(start))
-	for _, s := range rep.Steps {
+	for i, s := range rep.Steps {
+		if s.NotGradable == "" { // the state cannot judge it: not in the maximum
+			rep.MaxScore += lab.StepPoints(i)
+		}
 		rep.Score += s.Points
-	}
-	rep.Passed = gerr == nil && float64(rep.Score) >= rep.PassMark
-	if opts.JUnitFile != "" {
-		if err := writeGradeJUnit(opts.JUnitFile, rep, gerr); err != nil {
-			return rep, fmt.Errorf("%w: %w", ErrGradingBroke, err)
+		if s.broke && gerr == nil {
+			gerr = fmt.Errorf("step %d could not be graded: %s", s.Step, s.Error)
 		}
 	}
+	if len(rep.Steps) == 0 {
+		rep.MaxScore = maxAll
+	}
+	rep.PassMark = passMark(rep.MaxScore, opts)
+	rep.Passed = gerr == nil && float64(rep.Score) >= rep.PassMark
+	// The verdict is printed first: a report that cannot be written must
+	// not hide minutes of grading.
 	if opts.JSON {
 		if err := writeJSON(r.Out, rep); err != nil {
 			return rep, err
@@ -128,6 +152,11 @@ func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*Gr
 	}
 	if opts.GitHub {
 		r.gradeAnnotations(lab, rep, opts.Submission)
+	}
+	if opts.JUnitFile != "" {
+		if err := writeGradeJUnit(opts.JUnitFile, rep, gerr); err != nil && gerr == nil {
+			gerr = err
+		}
 	}
 	switch {
 	case gerr != nil:
@@ -141,7 +170,7 @@ func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*Gr
 // passMark is the score needed: every point unless the options say.
 func passMark(maxScore int, opts GradeOptions) float64 {
 	switch {
-	case opts.PassMark <= 0:
+	case !opts.PassMarkSet:
 		return float64(maxScore)
 	case opts.PassPercent:
 		return opts.PassMark * float64(maxScore) / 100
@@ -152,7 +181,7 @@ func passMark(maxScore int, opts GradeOptions) float64 {
 // gradeSubmission runs each step's submitted solution in order on a fresh
 // namespace: baseline checks (a pod replaced, a container restarted) see
 // what the student's step did.
-func (r *Runner) gradeSubmission(ctx context.Context, lab *content.Lab, rep *GradeReport, opts GradeOptions) error {
+func (r *Runner) gradeSubmission(ctx context.Context, lab *content.Lab, rep *GradeReport, opts GradeOptions) (err error) {
 	c, err := r.ensureCluster(ctx)
 	if err != nil {
 		return err
@@ -160,12 +189,29 @@ func (r *Runner) gradeSubmission(ctx context.Context, lab *content.Lab, rep *Gra
 	ns := fmt.Sprintf("%s-grade-%s", lab.Namespace, randomSuffix())
 	rep.Namespace, rep.Mode = ns, "submission"
 	r.Display.Status(fmt.Sprintf("grading %s from %s in namespace %s", lab.ID, opts.Submission, ns))
-	sb, err := r.openSandbox(ctx, c, lab, ns, opts.ScriptOutput)
-	defer sb.close(ctx, false)
+	rep.Ignored = unknownEntries(opts.Submission, len(lab.Steps))
+	for _, n := range rep.Ignored {
+		r.Display.Fail(fmt.Sprintf("%s in the submission names no step of %s (steps are step-01.sh or step-01/ to step-%02d): ignored", n, lab.ID, len(lab.Steps)))
+	}
+	// No privileged pod, host path or host network for a submission
+	// (RBAC's admin role would allow them: root on a node) unless the lab
+	// says it needs them.
+	level := lab.PodSecurity
+	if level == "" {
+		level = "baseline"
+	}
+	sb, err := r.openSandbox(ctx, c, lab, ns, opts.ScriptOutput, "pod-security.kubernetes.io/enforce", level)
+	defer func() {
+		// What could not be cleaned up (a node left cordoned, a role left
+		// behind) is grading's failure: CI must see it.
+		if cerr := sb.close(ctx, false); cerr != nil && err == nil {
+			err = fmt.Errorf("cleaning up after grading: %w", cerr)
+		}
+	}()
 	if err != nil {
 		return err
 	}
-	student, err := r.studentEnv(ctx, sb)
+	student, err := r.studentEnv(ctx, sb, opts.StepTimeout)
 	if err != nil {
 		return err
 	}
@@ -188,19 +234,27 @@ func (r *Runner) gradeSubmission(ctx context.Context, lab *content.Lab, rep *Gra
 
 func (r *Runner) gradeStep(ctx context.Context, sb *sandbox, student *scriptEnv, i int, step content.Step, opts GradeOptions) (gs GradeStep) {
 	start := time.Now()
-	gs = GradeStep{Step: i + 1, Title: step.Title, MaxPoints: sb.lab.StepPoints(i)}
+	gs = GradeStep{Step: i + 1, Title: step.Title, MaxPoints: sb.lab.StepPoints(i), Expected: []string{}, Found: []string{}}
 	defer func() { gs.Seconds = roundSecs(time.Since(start)) }()
 	lab, eng := sb.lab, sb.eng
-	if err := r.runStepSetup(ctx, lab, i, sb.ns, sb.env.vars, opts.ScriptOutput); err != nil {
-		gs.Error = err.Error()
+	broke := func(err error) GradeStep {
+		gs.Error, gs.broke = err.Error(), true
 		return gs
+	}
+	if err := r.runStepSetup(ctx, lab, i, sb.ns, sb.env.vars, opts.ScriptOutput); err != nil {
+		return broke(err)
 	}
 	specs := r.stepChecks(lab, i, sb.ns, sb.env.vars)
 	gs.Expected = expectations(specs)
+	if err := uncaptured(lab, i, specs); err != nil {
+		// An earlier step of the submission failed to make what this one
+		// is about: nothing to judge it against.
+		gs.Found = []string{fmt.Sprintf("not judged: step %d's checks name what an earlier step records when it passes, and it did not pass", i+1)}
+		return gs
+	}
 	base, err := eng.TakeBaseline(ctx, specs)
 	if err != nil {
-		gs.Error = err.Error()
-		return gs
+		return broke(err)
 	}
 	student.vars = sb.env.vars
 	student.takeAnswer()
@@ -226,10 +280,10 @@ func (r *Runner) gradeStep(ctx context.Context, sb *sandbox, student *scriptEnv,
 			return gs // scored 0; grading goes on
 		}
 	}
+	student.killLeftovers()
 	after, evidence, err := sb.judge(ctx, specs, base, student.takeAnswer())
 	if after == nil {
-		gs.Error = err.Error()
-		return gs
+		return broke(err)
 	}
 	gs.Found = founds(after)
 	gs.Passed = allPassed(after)
@@ -241,6 +295,23 @@ func (r *Runner) gradeStep(ctx context.Context, sb *sandbox, student *scriptEnv,
 	}
 	sb.env.vars = merged(sb.env.vars, capturedOf(after))
 	return gs
+}
+
+// unknownEntries are the submission's step* entries that name no step of
+// an n-step lab: a typo (step-1.sh) must not pass unnoticed.
+func unknownEntries(dir string, n int) []string {
+	known := map[string]bool{}
+	for i := 0; i < n; i++ {
+		known[stepName(i)+".sh"], known[stepName(i)] = true, true
+	}
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "step") && !known[e.Name()] {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // stepName is how a submission names step i (0-based): step-01.
@@ -297,8 +368,10 @@ func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeRep
 		return err
 	}
 	var captured map[string]string
-	if p, err := r.store().Load(lab.ID); err == nil && p != nil {
-		captured = p.Captured
+	prog, err := r.store().Load(lab.ID)
+	if err == nil && prog != nil {
+		prog.fit(lab)
+		captured = prog.Captured
 	}
 	env, err := r.newScriptEnv(lab.Namespace, captured)
 	if err != nil {
@@ -311,7 +384,11 @@ func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeRep
 	}
 	for i, step := range lab.Steps {
 		start := time.Now()
-		gs := GradeStep{Step: i + 1, Title: step.Title, MaxPoints: lab.StepPoints(i)}
+		gs := GradeStep{Step: i + 1, Title: step.Title, MaxPoints: lab.StepPoints(i), Expected: []string{}, Found: []string{}}
+		if prog != nil && i < len(prog.Done) {
+			done := prog.Done[i]
+			gs.RecordedDone = &done
+		}
 		specs := r.stepChecks(lab, i, lab.Namespace, captured)
 		gs.Expected = expectations(specs)
 		for _, s := range specs {
@@ -328,7 +405,7 @@ func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeRep
 		if gs.NotGradable == "" {
 			res, err := eng.Run(ctx, specs, checks.Options{})
 			if err != nil {
-				gs.Error = err.Error()
+				gs.Error, gs.broke = err.Error(), true
 			} else {
 				gs.Found = founds(res)
 				gs.Passed = allPassed(res)
@@ -402,13 +479,20 @@ func (r *Runner) gradeAnnotations(lab *content.Lab, rep *GradeReport, dir string
 		if s.Passed || s.NotGradable != "" {
 			continue
 		}
-		file, line := lab.Source, lab.Steps[s.Step-1].Line
+		// On the student's file for the step (a folder's first manifest);
+		// none when the step is missing: the lab is not in their repository.
+		file := ""
 		if s.Submitted != "" {
-			file, line = filepath.Join(dir, strings.TrimSuffix(s.Submitted, "/")), 1
+			file = filepath.Join(dir, strings.TrimSuffix(s.Submitted, "/"))
+			if strings.HasSuffix(s.Submitted, "/") {
+				if m, _ := filepath.Glob(filepath.Join(file, "*.y*ml")); len(m) > 0 {
+					file = m[0]
+				}
+			}
 		}
 		msg := fmt.Sprintf("expected %s; found %s", strings.Join(s.Expected, "; "), strings.Join(s.Found, "; "))
-		level := "error"
-		fmt.Fprintln(r.Out, GitHubAnnotation(level, file, line, fmt.Sprintf("step %d: %s (0/%d)", s.Step, s.Title, s.MaxPoints), msg))
+		// stderr: stdout may be JSON a machine reads; Actions reads both.
+		fmt.Fprintln(r.ErrOut, GitHubAnnotation("error", file, 1, fmt.Sprintf("step %d: %s (0/%d)", s.Step, s.Title, s.MaxPoints), msg))
 	}
 }
 
@@ -416,12 +500,16 @@ func (r *Runner) gradeAnnotations(lab *content.Lab, rep *GradeReport, dir string
 // account's, which RBAC limits to the grading namespace (admin there; nodes
 // only read, or patched when the lab changes them): a submission cannot
 // touch kube-system, other namespaces, or delete its own.
-func (r *Runner) studentEnv(ctx context.Context, sb *sandbox) (*scriptEnv, error) {
+func (r *Runner) studentEnv(ctx context.Context, sb *sandbox, stepTimeout time.Duration) (*scriptEnv, error) {
 	env, err := r.newScriptEnv(sb.ns, nil)
 	if err != nil {
 		return nil, err
 	}
-	undo, err := restrictKubeconfig(ctx, sb.c, env.kubeconfig, sb.ns, sb.lab.ChangesNodes)
+	env.submission = true
+	// The token outlives the longest grading: every step at its timeout
+	// and its checks' waits.
+	lifetime := max(2*time.Hour, time.Duration(len(sb.lab.Steps))*(stepTimeout+5*time.Minute))
+	undo, err := restrictKubeconfig(ctx, sb.c, env.kubeconfig, sb.ns, sb.lab.ChangesNodes, lifetime)
 	sb.undo = append(sb.undo, undo)
 	if err != nil {
 		env.Close()

@@ -28,7 +28,7 @@ func TestPassMark(t *testing.T) {
 	for _, c := range []struct {
 		opts GradeOptions
 		want float64
-	}{{GradeOptions{}, 7}, {GradeOptions{PassMark: 5}, 5}, {GradeOptions{PassMark: 80, PassPercent: true}, 5.6}} {
+	}{{GradeOptions{}, 7}, {GradeOptions{PassMark: 5, PassMarkSet: true}, 5}, {GradeOptions{PassMark: 0, PassMarkSet: true}, 0}, {GradeOptions{PassMark: 80, PassPercent: true, PassMarkSet: true}, 5.6}} {
 		if got := passMark(7, c.opts); got != c.want {
 			t.Errorf("passMark(7, %+v) = %v, want %v", c.opts, got, c.want)
 		}

@@ -116,9 +116,14 @@ func (r *Runner) kubeconfigNamespace() string {
 	return ""
 }
 
-// ensureNamespace creates ns if it is not there.
-func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns string) error {
-	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "labs"}}}, metav1.CreateOptions{})
+// ensureNamespace creates ns if it is not there, with labels beside labs'
+// own.
+func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns string, labels ...string) error {
+	l := map[string]string{"app.kubernetes.io/managed-by": "labs"}
+	for i := 0; i+1 < len(labels); i += 2 {
+		l[labels[i]] = labels[i+1]
+	}
+	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: l}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", ns, err)
 	}

@@ -183,9 +183,9 @@ type sandbox struct {
 
 // openSandbox creates ns and runs the lab's setup in it. The sandbox it
 // returns is never nil: close it even on error.
-func (r *Runner) openSandbox(ctx context.Context, c kubernetes.Interface, lab *content.Lab, ns string, out io.Writer) (*sandbox, error) {
+func (r *Runner) openSandbox(ctx context.Context, c kubernetes.Interface, lab *content.Lab, ns string, out io.Writer, labels ...string) (*sandbox, error) {
 	sb := &sandbox{r: r, c: c, lab: lab, ns: ns, out: out}
-	if err := ensureNamespace(ctx, c, ns); err != nil {
+	if err := ensureNamespace(ctx, c, ns, labels...); err != nil {
 		return sb, err
 	}
 	env, err := r.newScriptEnv(ns, nil)

@@ -121,16 +121,20 @@ func (l *linter) file(f LintFile) *content.Lab {
 			l.block(f.Path, b)
 		}
 		l.script(f.Path, s.SolveLine, s.Solve)
+		for _, sp := range s.Checks {
+			for _, sc := range checks.Scripts(sp) { // an availability check's action
+				l.script(f.Path, s.Line, sc)
+			}
+		}
 	}
+	// YAML examples the learner copies; shell examples are not linted:
+	// they hold placeholders (<pod>) and output a person reads.
 	for _, ex := range lab.Examples {
 		switch strings.Fields(ex.Info + " x")[0] {
 		case "yaml", "yml":
 			if looksLikeManifest(ex.Text) { // not a fragment to merge into one
 				l.manifests(f.Path, ex.Line+1, ex.Text)
 			}
-		case "sh", "bash", "shell", "console":
-			// Examples are read by people, who may type them into bash.
-			l.parseScript(f.Path, ex.Line, ex.Text, syntax.LangBash)
 		}
 	}
 	return lab
@@ -152,6 +156,12 @@ func (l *linter) script(file string, fence int, text string) {
 		return
 	}
 	syntax.Walk(f, func(n syntax.Node) bool {
+		if call, ok := n.(*syntax.CallExpr); ok && len(call.Args) > 0 {
+			// Words sh parses as commands but only bash runs.
+			if name := call.Args[0].Lit(); bashOnly[name] {
+				l.add(file, fence+int(call.Pos().Line()), fmt.Sprintf("script (labs runs it with sh): %s is bash, not sh", name))
+			}
+		}
 		r, ok := n.(*syntax.Redirect)
 		if !ok || r.Hdoc == nil {
 			return true
@@ -164,8 +174,16 @@ func (l *linter) script(file string, fence int, text string) {
 				body.WriteString(anyValue) // an expansion
 			}
 		}
-		if looksLikeManifest(body.String()) {
-			l.manifests(file, fence+int(r.Hdoc.Pos().Line()), body.String())
+		text := body.String()
+		if r.Op == syntax.DashHdoc { // <<-: sh strips leading tabs
+			lines := strings.Split(text, "\n")
+			for i := range lines {
+				lines[i] = strings.TrimLeft(lines[i], "\t")
+			}
+			text = strings.Join(lines, "\n")
+		}
+		if looksLikeManifest(text) {
+			l.manifests(file, fence+int(r.Hdoc.Pos().Line()), text)
 		}
 		return true
 	})
@@ -192,6 +210,9 @@ func (l *linter) parseScript(file string, fence int, text string, lang syntax.La
 	}
 	return f
 }
+
+// bashOnly are commands sh (dash, on Debian and Ubuntu) does not have.
+var bashOnly = map[string]bool{"[[": true, "source": true, "declare": true, "typeset": true, "let": true, "shopt": true, "pushd": true, "popd": true, "mapfile": true, "readarray": true}
 
 var manifestKeys = regexp.MustCompile(`(?m)^\s*(apiVersion|kind):`)
 
@@ -239,14 +260,14 @@ func (l *linter) manifests(file string, first int, text string) {
 		}
 		obj, _, err := codecs.Decode(doc, nil, nil)
 		if err != nil {
-			if runtime.IsNotRegisteredError(err) && strings.Contains(gv.Group, ".") && !strings.HasSuffix(gv.Group, ".k8s.io") {
-				continue // a custom resource: its schema lives in the cluster
+			if runtime.IsNotRegisteredError(err) && !scheme.Scheme.IsGroupRegistered(gv.Group) {
+				continue // a custom resource (or a CRD): its schema lives in the cluster
 			}
 			l.add(file, at, fmt.Sprintf("manifest %s: %s", tm.Kind, strings.TrimPrefix(err.Error(), "strict decoding error: ")))
 			continue
 		}
 		for _, img := range imagesOf(obj) {
-			if !slices.Contains(images.Tags(), img) {
+			if !slices.Contains(images.Tags(), img) && !strings.Contains(img, anyValue) { // an expansion: unknown
 				l.add(file, at, fmt.Sprintf("manifest %s: image %q is not one labs loads (%s): nothing is pulled, so it would never start; to show a failed pull on purpose, do it in a step (kubectl set image)", tm.Kind, img, strings.Join(images.Tags(), ", ")))
 			}
 		}
@@ -361,10 +382,13 @@ func checksKey(specs []checks.Spec) string {
 }
 
 // ReadLintFiles reads lab files and folders' lab files (*.md but
-// README.md, not recursing), as `labs lint` names them.
+// README.md, not recursing), as `labs lint` names them, each once; a
+// translation's original comes along, to compare it with.
 func ReadLintFiles(paths []string) ([]LintFile, error) {
 	var files []LintFile
-	for _, p := range paths {
+	seen := map[string]bool{}
+	for i := 0; i < len(paths); i++ {
+		p := paths[i]
 		fi, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("lint: %w", err)
@@ -380,6 +404,17 @@ func ReadLintFiles(paths []string) ([]LintFile, error) {
 			}
 		}
 		for _, n := range names {
+			if abs, _ := filepath.Abs(n); seen[abs] {
+				continue
+			} else {
+				seen[abs] = true
+			}
+			if id, lang := LabFileLang(n); lang != "" {
+				orig := filepath.Join(filepath.Dir(n), id+".md")
+				if _, err := os.Stat(orig); err == nil {
+					paths = append(paths, orig)
+				}
+			}
 			f, err := os.Open(n)
 			if err != nil {
 				return nil, fmt.Errorf("lint: %w", err)

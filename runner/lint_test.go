@@ -49,6 +49,10 @@ func TestLintFindsProblems(t *testing.T) {
 	}{
 		{"clean", lab(fmtStep("kubectl get pods")), "", 0},
 		{"bash in a solve", lab(fmtStep("true\npods=(a b)")), "script (labs runs it with sh): arrays: not in posix", 13},
+		{"[[ parses in sh but runs only in bash", lab(fmtStep("if [[ -n x ]]; then true; fi")), "[[ is bash, not sh", 12},
+		{"custom resources and CRDs are the cluster's", lab("```setup\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n```\n" + fmtStep("true")), "", 0},
+		{"<<- heredoc and an image with an expansion", lab(fmtStep("\tkubectl apply -f - <<-YAML\n\tapiVersion: v1\n\tkind: Pod\n\tmetadata: {name: p}\n\tspec: {containers: [{name: c, image: \"labapp:${TAG}\"}]}\n\tYAML")), "", 0},
+		{"an availability check's action", lab("## One\n```check\n- {type: availability, target: web, min: 100, during: \"declare x=1\"}\n```\n```solve\ntrue\n```\n"), "declare is bash, not sh", 8},
 		{"unclosed quote", lab(fmtStep("echo 'oops")), "without closing quote", 12},
 		{"misspelt field in setup", lab("```setup\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: labapp:v1, imagePullPolcy: Never}]\n```\n" + fmtStep("true")), `unknown field "spec.containers[0].imagePullPolcy"`, 8},
 		{"second document", lab("```setup\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndatta: {}\n```\n" + fmtStep("true")), `unknown field "datta"`, 12},

@@ -23,7 +23,7 @@ const studentAccount = "labs-student"
 // namespace itself, not other namespaces) and read the nodes, or also
 // cordon them when the lab changes nodes. undo deletes the cluster-wide
 // role it made; the namespace's objects go with the namespace.
-func restrictKubeconfig(ctx context.Context, c kubernetes.Interface, path, ns string, nodesWrite bool) (undo func(context.Context) error, err error) {
+func restrictKubeconfig(ctx context.Context, c kubernetes.Interface, path, ns string, nodesWrite bool, lifetime time.Duration) (undo func(context.Context) error, err error) {
 	clusterRole := "labs-student-" + ns // cluster-scoped: one per grading namespace
 	undo = func(ctx context.Context) error {
 		for _, del := range []func() error{
@@ -68,8 +68,8 @@ func restrictKubeconfig(ctx context.Context, c kubernetes.Interface, path, ns st
 	if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return undo, err
 	}
-	hours := int64((2 * time.Hour).Seconds())
-	tok, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, studentAccount, &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &hours}}, metav1.CreateOptions{})
+	secs := int64(lifetime.Seconds())
+	tok, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, studentAccount, &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &secs}}, metav1.CreateOptions{})
 	if err != nil {
 		return undo, fmt.Errorf("a token for %s: %w", studentAccount, err)
 	}

@@ -24,6 +24,11 @@ type scriptEnv struct {
 	namespace  string
 	vars       map[string]string // the lab's facts and captured values, as environment variables
 	out        io.Writer         // where actions run by checks write
+	// submission: a student's scripts run here (labs grade): a home of
+	// their own, no labs configuration, and what they leave running is
+	// stopped after each step.
+	submission bool
+	groups     []int // process groups started, for killLeftovers
 }
 
 func (r *Runner) newScriptEnv(ns string, captured map[string]string) (*scriptEnv, error) {
@@ -33,6 +38,10 @@ func (r *Runner) newScriptEnv(ns string, captured map[string]string) (*scriptEnv
 	}
 	e := &scriptEnv{dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig"), namespace: ns, vars: r.vars(ns, captured), out: io.Discard}
 	if err := r.writeKubeconfigFor(e.kubeconfig, ns); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "home"), 0o700); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -73,16 +82,35 @@ func (e *scriptEnv) environ() []string {
 		"LAB_ANSWER_FILE=" + e.answerFile(),
 		"PATH=" + filepath.Join(e.dir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
+	if e.submission {
+		// Not the grader's home, config or state: the labs kubeconfig
+		// there is the cluster admin's. labs itself serves only `labs
+		// node` to a submission (LABS_SUBMISSION).
+		env = append(env, "HOME="+filepath.Join(e.dir, "home"), "LABS_SUBMISSION=1")
+	}
 	for k, v := range e.vars {
 		env = append(env, k+"="+v)
 	}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, ours := e.vars[k]; !ours && k != "KUBECONFIG" && k != "PATH" && k != "LAB_ANSWER_FILE" {
-			env = append(env, kv)
+		if _, ours := e.vars[k]; ours || k == "KUBECONFIG" || k == "PATH" || k == "LAB_ANSWER_FILE" {
+			continue
 		}
+		if e.submission && (k == "HOME" || strings.HasPrefix(k, "XDG_") || k == "LABS_SUBMISSION") {
+			continue
+		}
+		env = append(env, kv)
 	}
 	return env
+}
+
+// killLeftovers stops what a submission's scripts left running (a loop in
+// the background would change the namespace during later steps).
+func (e *scriptEnv) killLeftovers() {
+	for _, g := range e.groups {
+		killGroup(g)
+	}
+	e.groups = nil
 }
 
 // run executes a shell script (sh -e) with output to out, stopping it when
@@ -131,7 +159,16 @@ func (e *scriptEnv) runFile(ctx context.Context, path string, out io.Writer, tim
 	w := io.MultiWriter(out, &last)
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	// Its own process group: a timeout stops what it started too.
+	cmd.SysProcAttr = newGroup()
+	cmd.Cancel = func() error { killGroup(cmd.Process.Pid); return nil }
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("script: %w", err)
+	}
+	if e.submission {
+		e.groups = append(e.groups, cmd.Process.Pid)
+	}
+	if err := cmd.Wait(); err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
 			return fmt.Errorf("script %w: stopped after %s", errTimedOut, timeout)
 		}
@@ -153,7 +190,7 @@ func (e *scriptEnv) applyDir(ctx context.Context, dir string, out io.Writer, tim
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last tail
-	err = e.kubectl(ctx, "", io.MultiWriter(out, &last), "apply", "-f", abs)
+	err = e.kubectl(ctx, "", io.MultiWriter(out, &last), "apply", "--recursive", "-f", abs)
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return fmt.Errorf("kubectl apply %w: stopped after %s", errTimedOut, timeout)

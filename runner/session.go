@@ -78,7 +78,7 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	file := ""
+	file := r.Catalog.FileOf(name) // a lab of --labs-dir: later commands need no flag
 	if IsLabFile(name) {
 		if file, err = filepath.Abs(name); err != nil {
 			return fmt.Errorf("finding lab file %s: %w", name, err)

@@ -145,8 +145,9 @@ through hands-on lab steps, and checks each step against the live cluster.
   labs down                 delete the cluster`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			routeClientLogs(f.Debug || f.Getenv("LABS_DEBUG") != "", f.Streams.ErrOut)
+			return submissionMay(f, cmd)
 		},
 	}
 	root.PersistentFlags().StringVar(&f.NodeImage, "node-image", "", "kind node image (default: $LABS_NODE_IMAGE, $KIND_NODE_IMAGE, or kind's default)")
@@ -179,6 +180,22 @@ through hands-on lab steps, and checks each step against the live cluster.
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root
+}
+
+// submissionMay keeps a student's script under `labs grade` (which sets
+// LABS_SUBMISSION) to what a submission needs of labs: reading a node
+// (`labs node exec`, `labs node shell`). Deleting the cluster or reaching
+// it as its admin is the grader's, not the student's. A guard against
+// mistakes: the script runs as the grading user, who has Docker.
+func submissionMay(f *cmdutil.Factory, cmd *cobra.Command) error {
+	if f.Getenv("LABS_SUBMISSION") != "1" {
+		return nil
+	}
+	switch cmd.CommandPath() {
+	case "labs node exec", "labs node shell":
+		return nil
+	}
+	return fmt.Errorf("%s is not available to a submission being graded: a step's script may use kubectl (limited to its namespace) and labs node exec", cmd.CommandPath())
 }
 
 // routeClientLogs keeps client-go's log lines (reflector errors while an API

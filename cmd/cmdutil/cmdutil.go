@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -159,7 +160,9 @@ func (f *Factory) Catalog() (*runner.Catalog, error) {
 			continue
 		}
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("lab folder %s (from --labs-dir or LABS_PATH) is not a folder that can be read: %v", d, statProblem(fi, err))
+			// A folder gone from LABS_PATH must not stop labs down or status.
+			fmt.Fprintf(f.Streams.ErrOut, "labs: lab folder %s (from --labs-dir or LABS_PATH) is not a folder that can be read (%s): its labs are left out\n", d, statProblem(fi, err))
+			continue
 		}
 		sources = append(sources, runner.DirSource(d))
 	}
@@ -168,6 +171,14 @@ func (f *Factory) Catalog() (*runner.Catalog, error) {
 		return nil, fmt.Errorf("loading the labs: %w", err)
 	}
 	cat.Lang = lang
+	if lang != "" && !cat.Languages()[lang] && !content.HasMessages(lang) && (f.LangFlag != "" || f.Getenv("LABS_LANG") != "") {
+		langs := []string{"en"}
+		for l := range cat.Languages() {
+			langs = append(langs, l)
+		}
+		sort.Strings(langs)
+		fmt.Fprintf(f.Streams.ErrOut, "labs: no lab or message is in %q; the languages are %s: showing English\n", lang, strings.Join(langs, ", "))
+	}
 	return cat, nil
 }
 

@@ -47,7 +47,7 @@ func (o *Options) Complete(f *cmdutil.Factory, args []string) error {
 		if err != nil || v < 0 || (pct && v > 100) {
 			return fmt.Errorf("--pass-mark %q: give points (5) or a percentage of the maximum (80%%)", o.PassMark)
 		}
-		o.grade.PassMark, o.grade.PassPercent = v, pct
+		o.grade.PassMark, o.grade.PassPercent, o.grade.PassMarkSet = v, pct, true
 	}
 	if o.Verbose {
 		o.grade.ScriptOutput = f.Streams.ErrOut
@@ -84,16 +84,23 @@ they cannot).
 
 Points: 1 per step unless the lab's front matter says (points: {3: 2}).
 Exit code: 0 at or above the pass mark (default: every point), 1 below,
-2 when grading itself could not run.`,
+2 when grading itself could not run (or was asked wrongly).
+
+A submission's scripts run as the grading user: RBAC keeps their kubectl to
+the grading namespace, which guards against mistakes, not against a hostile
+script (it could use Docker). Grade untrusted work on a disposable machine,
+as a CI job is.`,
 		Example: `  labs grade selfhealing --submission ./submission --junit grade.xml
   labs grade selfhealing --submission ./submission --pass-mark 80% -o json
   labs grade selfhealing`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Exit 1 means "below the pass mark" only: a usage error is 2,
+			// so CI never reads a typo as a failing student.
 			if err := o.Complete(f, args); err != nil {
-				return err
+				return broke(f.Streams.ErrOut, err)
 			}
 			if err := o.Validate(); err != nil {
-				return err
+				return broke(f.Streams.ErrOut, err)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
@@ -101,6 +108,7 @@ Exit code: 0 at or above the pass mark (default: every point), 1 below,
 			return o.Run(cmd.Context(), f)
 		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return broke(f.Streams.ErrOut, err) })
 	cmd.Flags().StringVar(&o.Submission, "submission", "", "the student's folder: step-01.sh or step-01/*.yaml per step")
 	cmd.Flags().StringVar(&o.PassMark, "pass-mark", "", "points needed to pass, or a percentage (80%); default: every point")
 	cmd.Flags().DurationVar(&o.StepTimeout, "step-timeout", 5*time.Minute, "how long one step's submitted script may run")
@@ -123,10 +131,8 @@ func (o *Options) Run(ctx context.Context, f *cmdutil.Factory) error {
 		return cmdutil.ExitCode(1)
 	case ctx.Err() != nil:
 		return err
-	case errors.Is(err, runner.ErrGradingBroke):
-		return broke(f.Streams.ErrOut, err)
 	}
-	return err
+	return broke(f.Streams.ErrOut, err)
 }
 
 // broke says what kept grading from running and exits 2, so CI tells a

@@ -56,9 +56,9 @@ func (o *Options) Run(f *cmdutil.Factory) error {
 			fmt.Fprintln(out, p)
 		}
 	}
-	if o.GitHub {
+	if o.GitHub { // on stderr: stdout may be JSON; Actions reads both
 		for _, p := range problems {
-			fmt.Fprintln(out, runner.GitHubAnnotation("error", p.File, p.Line, "labs lint", p.Msg))
+			fmt.Fprintln(f.Streams.ErrOut, runner.GitHubAnnotation("error", p.File, p.Line, "labs lint", p.Msg))
 		}
 	}
 	if len(problems) > 0 {

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
-	"github.com/mattn/go-runewidth"
+	"github.com/labs-dev/labs/content"
 
 	"github.com/labs-dev/labs/runner"
 )
@@ -71,13 +71,13 @@ var (
 
 // fit cuts a line to the screen's width, in terminal columns.
 func (s *screen) fit(line string) string {
-	return runewidth.Truncate(line, s.width, "…")
+	return content.Truncate(line, s.width)
 }
 
 // rule is a separator with a title: "── Checks ─────".
 func (s *screen) rule(title string) string {
 	line := "── " + title + " "
-	if w := runewidth.StringWidth(line); w < s.width {
+	if w := content.Width(line); w < s.width {
 		line += strings.Repeat("─", s.width-w)
 	}
 	return s.style(faint, s.fit(line))
@@ -206,7 +206,7 @@ func (s *screen) wrap(text string) []string {
 	for _, para := range strings.Split(strings.TrimSpace(text), "\n") {
 		line := ""
 		for _, w := range strings.Fields(para) {
-			if line != "" && runewidth.StringWidth(line+" "+w) > s.width {
+			if line != "" && content.Width(line+" "+w) > s.width {
 				out = append(out, line)
 				line = ""
 			}

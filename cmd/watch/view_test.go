@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mattn/go-runewidth"
+	"github.com/labs-dev/labs/content"
 
 	"github.com/labs-dev/labs/runner"
 )
@@ -63,8 +63,8 @@ func TestGoldenFrames(t *testing.T) {
 				t.Errorf("%d lines, want the terminal's %d", len(lines), h)
 			}
 			for i, l := range lines {
-				if runewidth.StringWidth(l) > w {
-					t.Errorf("line %d is %d columns wide, over %d: %q", i+1, runewidth.StringWidth(l), w, l)
+				if content.Width(l) > w {
+					t.Errorf("line %d is %d columns wide, over %d: %q", i+1, content.Width(l), w, l)
 				}
 			}
 			path := golden(w, h)
@@ -84,7 +84,9 @@ func TestGoldenFrames(t *testing.T) {
 	}
 }
 
-func golden(w, h int) string { return filepath.Join("testdata", fmt.Sprintf("frame-%dx%d.golden", w, h)) }
+func golden(w, h int) string {
+	return filepath.Join("testdata", fmt.Sprintf("frame-%dx%d.golden", w, h))
+}
 
 // What a small terminal keeps: the header, every check, the help line.
 func TestSmallTerminalKeepsChecks(t *testing.T) {

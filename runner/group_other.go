@@ -1,0 +1,9 @@
+//go:build !unix
+
+package runner
+
+import "syscall"
+
+func newGroup() *syscall.SysProcAttr { return nil }
+
+func killGroup(int) {}
