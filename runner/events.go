@@ -62,6 +62,24 @@ func eventLine(ev *corev1.Event) EventLine {
 		Object: ev.InvolvedObject.Kind + "/" + ev.InvolvedObject.Name, Message: ev.Message, Count: count}
 }
 
+// oomKills are a pod's containers killed for memory, as event lines keyed
+// by container and time: Kubernetes writes them only into the pod's status.
+func oomKills(p *corev1.Pod) map[string]EventLine {
+	out := map[string]EventLine{}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
+			if t == nil || t.Reason != "OOMKilled" {
+				continue
+			}
+			key := fmt.Sprintf("oom/%s/%s/%s", p.UID, cs.Name, t.FinishedAt.UTC().Format(time.RFC3339Nano))
+			out[key] = EventLine{Time: t.FinishedAt.Time, Namespace: p.Namespace, Type: corev1.EventTypeWarning, Reason: "OOMKilled",
+				Object: "Pod/" + p.Name, Count: 1,
+				Message: fmt.Sprintf("container %s was killed for memory (exit code %d, restarts %d; from the pod's status)", cs.Name, t.ExitCode, cs.RestartCount)}
+		}
+	}
+	return out
+}
+
 // EventsOptions select which events streamEvents shows.
 type EventsOptions struct {
 	Namespace string // "" for every namespace
@@ -83,37 +101,52 @@ func streamEvents(ctx context.Context, c kubernetes.Interface, opts EventsOption
 	}
 	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(opts.Namespace), informers.WithTweakListOptions(tweak))
 	inf := f.Core().V1().Events().Informer()
+	// Kubernetes records no event when a container is OOM-killed (only
+	// the pod's status says so): pods are watched for that too.
+	pods := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(opts.Namespace)).Core().V1().Pods().Informer()
 	var mu sync.Mutex
-	seen := map[string]int32{} // UID -> count shown
+	seen := map[string]int32{} // event UID (or pod/container/finish time) -> count shown
 	synced := false
 	var backlog []EventLine
-	show := func(obj any) {
-		ev, ok := obj.(*corev1.Event)
-		if !ok {
-			return
-		}
-		l := eventLine(ev)
+	add := func(key string, l EventLine) {
 		mu.Lock()
 		defer mu.Unlock()
-		if n, ok := seen[string(ev.UID)]; ok && n >= l.Count {
+		if n, ok := seen[key]; ok && n >= l.Count {
 			return
 		}
-		seen[string(ev.UID)] = l.Count
+		seen[key] = l.Count
 		if !synced {
 			backlog = append(backlog, l)
 			return
 		}
 		emit(l)
 	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    show,
-		UpdateFunc: func(_, obj any) { show(obj) },
-	}); err != nil {
-		return err
+	show := func(obj any) {
+		if ev, ok := obj.(*corev1.Event); ok {
+			add(string(ev.UID), eventLine(ev))
+		}
+	}
+	showOOM := func(obj any) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			for key, l := range oomKills(p) {
+				add(key, l)
+			}
+		}
+	}
+	handlers := []struct {
+		inf cache.SharedIndexInformer
+		fn  func(any)
+	}{{inf, show}, {pods, showOOM}}
+	for _, h := range handlers {
+		fn := h.fn
+		if _, err := h.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: fn, UpdateFunc: func(_, obj any) { fn(obj) }}); err != nil {
+			return err
+		}
 	}
 	f.Start(ctx.Done())
 	defer f.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	go pods.Run(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pods.HasSynced) {
 		return ctx.Err()
 	}
 	mu.Lock()

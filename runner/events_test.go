@@ -81,3 +81,22 @@ func TestStreamEvents(t *testing.T) {
 		t.Fatalf("line = %q", line)
 	}
 }
+
+// An OOM kill, which Kubernetes writes only into the pod's status, is shown
+// as a Warning line once per kill.
+func TestOOMKillsFromPodStatus(t *testing.T) {
+	fin := metav1.NewTime(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "hog-1", Namespace: "lab", UID: "u"}, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{
+		{Name: "hog", RestartCount: 2, LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137, FinishedAt: fin}}},
+		{Name: "side", LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 1, FinishedAt: fin}}},
+	}}}
+	got := oomKills(p)
+	if len(got) != 1 {
+		t.Fatalf("oomKills = %v, want the hog container only", got)
+	}
+	for _, l := range got {
+		if !l.Warning() || l.Reason != "OOMKilled" || !strings.Contains(l.String(false), "Pod/hog-1  container hog was killed for memory (exit code 137, restarts 2") {
+			t.Fatalf("line = %q", l.String(false))
+		}
+	}
+}

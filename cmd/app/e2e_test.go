@@ -4,6 +4,7 @@ package app
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -48,6 +49,8 @@ func TestIntegrationScripts(t *testing.T) {
 					env.Setenv("REPO", repo) // examples/ and labs/ of this tree
 					// Always delete the script's cluster, even when it failed.
 					env.Defer(func() { deleteCluster(t, "labs-e2e") })
+					// 07-watch's terminal, should it stop half-way.
+					env.Defer(func() { _ = exec.Command("tmux", "-L", "labs-e2e-watch", "kill-server").Run() })
 					env.Setenv("LABS_CLUSTER_NAME", "labs-e2e")
 					return nil
 				},
