@@ -5,7 +5,7 @@ BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
 FUZZTIME ?= 30s
 
-.PHONY: build test race e2e lint image verify-image ci clean bench bench-checks fuzz
+.PHONY: build test race e2e lint image verify-image ci clean bench bench-checks bench-watch fuzz
 
 build: ## the labs binary
 	$(GO) build -o $(BIN) ./cmd/labs
@@ -39,8 +39,11 @@ ci: lint test race fuzz verify-image e2e
 clean:
 	rm -rf bin
 
-bench: bench-checks ## load generator vs hey on localhost, and check decision latency on the lab cluster
+bench: bench-checks bench-watch ## load generator vs hey on localhost, and check decision latency on the lab cluster
 	bash hack/bench.sh
+
+bench-watch: build ## labs watch: change -> ✓ latency, idle CPU and memory with 200 pods (needs a lab cluster: labs start)
+	$(GO) run ./hack/watchbench -labs $(BIN)
 
 bench-checks: ## how fast object and events checks decide (needs a running lab cluster: labs start)
 	$(GO) run ./hack/checkbench

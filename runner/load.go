@@ -43,6 +43,9 @@ type LoadOptions struct {
 	Concurrency int
 	Rate        float64
 	JSON        bool
+	// Live draws a panel (rps, p50/p95/p99, errors by reason, in flight,
+	// sparklines of the last minute) instead of one line.
+	Live bool
 }
 
 // Validate checks the options without I/O.
@@ -101,7 +104,12 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 	// Ctrl-C: stop the pod gracefully and still report what was measured.
 	stopOnCancel := context.AfterFunc(ctx, lp.stop)
 	defer stopOnCancel()
+	panel := &loadPanel{w: r.ErrOut, interactive: r.Display.Interactive(), target: target}
 	res, err := lp.follow(context.WithoutCancel(ctx), lp.bound, func(p loadreport.Progress) {
+		if o.Live {
+			panel.update(p)
+			return
+		}
 		r.Display.Live(fmt.Sprintf("%6.1fs  %7.1f rps  errors %d  p50 %.1fms  p95 %.1fms  in-flight %d", p.ElapsedSeconds, p.RPS, p.Failed, p.P50, p.P95, p.InFlight))
 	})
 	lp.cleanup()

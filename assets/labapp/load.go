@@ -230,19 +230,26 @@ func runLoad(ctx context.Context, c loadConfig, onProgress func(progress)) summa
 		case now := <-tick.C:
 			var win hist
 			var total, failed int64
+			var reasons map[string]int64
 			for _, w := range workers {
 				w.mu.Lock()
 				win.merge(&w.window)
 				w.window = hist{}
 				total += w.ok + w.bad
 				failed += w.bad
+				for k, v := range w.reasons {
+					if reasons == nil {
+						reasons = map[string]int64{}
+					}
+					reasons[k] += v
+				}
 				w.mu.Unlock()
 			}
 			if onProgress != nil {
 				onProgress(progress{
 					ElapsedSeconds: now.Sub(start).Seconds(), Transactions: total, Failed: failed,
-					RPS: float64(win.n) / now.Sub(last).Seconds(), P50: win.quantile(0.50), P95: win.quantile(0.95),
-					InFlight: inFlight.Load(),
+					RPS: float64(win.n) / now.Sub(last).Seconds(), P50: win.quantile(0.50), P95: win.quantile(0.95), P99: win.quantile(0.99),
+					InFlight: inFlight.Load(), Reasons: reasons,
 				})
 			}
 			last = now

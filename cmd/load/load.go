@@ -46,6 +46,7 @@ non-2xx answer or a timeout counts as a failure.`,
 	cmd.Flags().DurationVar(&o.Duration, "duration", 0, "how long to run (default 30s unless --requests; at most 10m)")
 	cmd.Flags().Int64Var(&o.Requests, "requests", 0, "stop after this many requests")
 	cmd.Flags().IntVarP(&o.Concurrency, "concurrency", "c", 1, "parallel clients")
+	cmd.Flags().BoolVar(&o.Live, "live", false, "a live panel: requests/s, p50/p95/p99, errors by reason, in flight, and sparklines of the last minute")
 	cmd.Flags().Float64Var(&o.Rate, "rate", 0, "requests per second in total (default: as fast as possible)")
 	return cmd
 }

@@ -46,5 +46,8 @@ type Progress struct {
 	RPS            float64 `json:"rps"`
 	P50            float64 `json:"p50_ms"`
 	P95            float64 `json:"p95_ms"`
+	P99            float64 `json:"p99_ms"`
 	InFlight       int64   `json:"in_flight"`
+	// Reasons counts the failures so far by reason ("connection refused").
+	Reasons map[string]int64 `json:"failure_reasons,omitempty"`
 }
