@@ -127,16 +127,11 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	if !opts.JSON {
 		r.Display.Status(fmt.Sprintf(r.tr("checking step %d/%d: %s (%d checks, up to %s)"), prog.Step+1, len(lab.Steps), step.Title, len(specs), wait))
 	}
-	env, err := r.newScriptEnv(lab.Namespace, prog.Captured)
+	eng, done, err := r.engineFor(c, lab.Namespace, prog.Captured)
 	if err != nil {
 		return verdict{}, err
 	}
-	defer env.Close()
-	env.out = r.ErrOut
-	eng, err := r.newEngine(c, lab.Namespace, env)
-	if err != nil {
-		return verdict{}, err
-	}
+	defer done()
 	var settled atomic.Int32
 	settled.Store(int32(len(passed)))
 	stopTicker := r.tickWhileWaiting(func(el time.Duration) string {

@@ -373,15 +373,11 @@ func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeRep
 		prog.fit(lab)
 		captured = prog.Captured
 	}
-	env, err := r.newScriptEnv(lab.Namespace, captured)
+	eng, done, err := r.engineFor(c, lab.Namespace, captured)
 	if err != nil {
 		return err
 	}
-	defer env.Close()
-	eng, err := r.newEngine(c, lab.Namespace, env)
-	if err != nil {
-		return err
-	}
+	defer done()
 	for i, step := range lab.Steps {
 		start := time.Now()
 		gs := GradeStep{Step: i + 1, Title: step.Title, MaxPoints: lab.StepPoints(i), Expected: []string{}, Found: []string{}}

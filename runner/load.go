@@ -486,6 +486,22 @@ func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*
 	return &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, ns: ns, env: env, log: r.Display.Status, nodes: r.nodes()}}, nil
 }
 
+// engineFor is the check engine on the learner's namespace ns, with a
+// script environment holding the lab's facts and captured values (for the
+// actions of active checks, whose output goes to ErrOut); done releases it.
+func (r *Runner) engineFor(c kubernetes.Interface, ns string, captured map[string]string) (eng *checks.Engine, done func(), err error) {
+	env, err := r.newScriptEnv(ns, captured)
+	if err != nil {
+		return nil, nil, err
+	}
+	env.out = r.ErrOut
+	if eng, err = r.newEngine(c, ns, env); err != nil {
+		env.Close()
+		return nil, nil, err
+	}
+	return eng, env.Close, nil
+}
+
 // prober runs active checks for the engine: load from a pod in ns while a
 // lab script performs the action.
 type prober struct {

@@ -155,15 +155,11 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 	if err := uncaptured(lab, prog.Step, specs); err != nil {
 		send(WatchStatus{Text: err.Error(), Problem: true})
 	}
-	env, err := r.newScriptEnv(lab.Namespace, prog.Captured)
+	eng, done, err := r.engineFor(c, lab.Namespace, prog.Captured)
 	if err != nil {
 		return err
 	}
-	defer env.Close()
-	eng, err := r.newEngine(c, lab.Namespace, env)
-	if err != nil {
-		return err
-	}
+	defer done()
 	passed := map[int]bool{}
 	for _, i := range prog.Passed {
 		passed[i] = true

@@ -21,10 +21,9 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/labs-dev/labs/checks"
-	"github.com/labs-dev/labs/runner"
+	"github.com/labs-dev/labs/hack/internal/labcluster"
 )
 
 func main() {
@@ -37,19 +36,10 @@ func main() {
 }
 
 func run(n int) error {
-	cluster := os.Getenv("LABS_CLUSTER_NAME")
-	if cluster == "" {
-		cluster = runner.DefaultCluster
-	}
-	paths, err := runner.DefaultPaths(cluster)
+	cfg, err := labcluster.Config()
 	if err != nil {
 		return err
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", paths.Kubeconfig())
-	if err != nil {
-		return fmt.Errorf("no lab cluster (%v): run `labs start LAB` first", err)
-	}
-	cfg.QPS, cfg.Burst = 50, 100
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err

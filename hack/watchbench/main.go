@@ -30,9 +30,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/labs-dev/labs/runner"
+	"github.com/labs-dev/labs/hack/internal/labcluster"
 )
 
 const ns = "watchbench"
@@ -73,19 +72,10 @@ func run(labs string, n, npods int, idle time.Duration) error {
 	if out, err := exec.Command(labs, "start", lab).CombinedOutput(); err != nil {
 		return fmt.Errorf("labs start: %v: %s", err, out)
 	}
-	cluster := os.Getenv("LABS_CLUSTER_NAME")
-	if cluster == "" {
-		cluster = runner.DefaultCluster
-	}
-	paths, err := runner.DefaultPaths(cluster)
+	cfg, err := labcluster.Config()
 	if err != nil {
 		return err
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", paths.Kubeconfig())
-	if err != nil {
-		return err
-	}
-	cfg.QPS, cfg.Burst = 100, 200
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
