@@ -35,7 +35,7 @@ func (p *loadPanel) update(pr loadreport.Progress) {
 	if len(p.hist) > liveWindow {
 		p.hist = p.hist[len(p.hist)-liveWindow:]
 	}
-	lines := renderLoadPanel(p.target, p.hist)
+	lines := RenderLoadPanel(p.target, p.hist)
 	if !p.interactive {
 		fmt.Fprintln(p.w, strings.Join(strings.Fields(strings.Join(lines[1:4], " ")), " "))
 		return
@@ -47,8 +47,8 @@ func (p *loadPanel) update(pr loadreport.Progress) {
 	p.drawn = len(lines)
 }
 
-// renderLoadPanel draws the panel for the reports so far (oldest first).
-func renderLoadPanel(target string, hist []loadreport.Progress) []string {
+// RenderLoadPanel draws the panel for the reports so far (oldest first).
+func RenderLoadPanel(target string, hist []loadreport.Progress) []string {
 	if len(hist) == 0 {
 		return []string{"load on " + target + ": starting"}
 	}

@@ -22,7 +22,7 @@ func TestLoadPanel(t *testing.T) {
 		hist = append(hist, loadreport.Progress{ElapsedSeconds: float64(i + 1), Transactions: total, Failed: failed, RPS: rps, P50: 1, P95: 2, P99: 9, InFlight: 2,
 			Reasons: map[string]int64{"connection refused": failed}})
 	}
-	got := strings.Join(renderLoadPanel("web", hist), "\n")
+	got := strings.Join(RenderLoadPanel("web", hist), "\n")
 	want := "load on web  6s  600 requests, 61.67% succeeded\n" +
 		"  requests/s     100.0  ██▂▁▅█\n" +
 		"  latency     p50 1.0ms  p95 2.0ms  p99 9.0ms  p95 ██████\n" +

@@ -5,8 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/labs-dev/labs/assets/labapp/loadreport"
 	"github.com/labs-dev/labs/checks"
 	"github.com/labs-dev/labs/content"
 )
@@ -42,6 +50,14 @@ type WatchDone struct {
 type WatchStatus struct {
 	Text    string
 	Problem bool
+}
+
+// WatchLoad is a load running in the namespace (`labs load`, or an
+// availability check's): its report each second, then Done.
+type WatchLoad struct {
+	Pod      string
+	Progress loadreport.Progress
+	Done     bool
 }
 
 // WatchHint is the step's hint, when asked for.
@@ -132,7 +148,41 @@ func (r *Runner) watchEvents(ctx context.Context, ns string, send func(any)) (st
 	go func() {
 		_ = streamEvents(ctx, c, EventsOptions{Namespace: ns, Recent: 10}, func(l EventLine) { send(l) })
 	}()
+	go r.watchLoads(ctx, c, ns, send)
 	return cancel
+}
+
+// watchLoads follows every load pod of the namespace (labs load run in
+// another terminal, an availability check's) and sends its reports.
+func (r *Runner) watchLoads(ctx context.Context, c kubernetes.Interface, ns string, send func(any)) {
+	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = "app.kubernetes.io/name=labs-load" }))
+	inf := f.Core().V1().Pods().Informer()
+	var mu sync.Mutex
+	followed := map[string]bool{}
+	follow := func(obj any) {
+		p, ok := obj.(*corev1.Pod)
+		if !ok || p.Status.Phase != corev1.PodRunning {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if followed[p.Name] {
+			return
+		}
+		followed[p.Name] = true
+		lp := &loadPod{c: c, stream: c, ns: ns, name: p.Name}
+		go func() {
+			_, _ = lp.follow(ctx, MaxLoadDuration, func(pr loadreport.Progress) { send(WatchLoad{Pod: p.Name, Progress: pr}) })
+			send(WatchLoad{Pod: p.Name, Done: true})
+		}()
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: follow, UpdateFunc: func(_, o any) { follow(o) }}); err != nil {
+		return
+	}
+	f.Start(ctx.Done())
+	<-ctx.Done()
+	f.Shutdown()
 }
 
 // errMoved ends the watch of a step that is no longer current.

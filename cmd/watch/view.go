@@ -7,6 +7,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/labs-dev/labs/content"
 
+	"github.com/labs-dev/labs/assets/labapp/loadreport"
 	"github.com/labs-dev/labs/runner"
 )
 
@@ -23,6 +24,11 @@ type screen struct {
 	hint          string
 	confirmSolve  bool
 	color         bool
+	// load is the newest load's last minute of reports; loadDone once it
+	// ended (its panel stays, marked finished).
+	loadPod  string
+	load     []loadreport.Progress
+	loadDone bool
 }
 
 // maxEvents is how many events the screen keeps (it shows the newest that fit).
@@ -51,6 +57,21 @@ func (s *screen) apply(msg any) {
 		s.status = m
 	case runner.WatchHint:
 		s.hint = m.Text
+	case runner.WatchLoad:
+		if m.Pod != s.loadPod {
+			if m.Done {
+				return // an older load ending
+			}
+			s.loadPod, s.load, s.loadDone = m.Pod, nil, false
+		}
+		if m.Done {
+			s.loadDone = true
+			return
+		}
+		s.load = append(s.load, m.Progress)
+		if len(s.load) > 60 {
+			s.load = s.load[len(s.load)-60:]
+		}
 	}
 }
 
@@ -142,6 +163,18 @@ func (s *screen) view() string {
 	status = take(status, 1)
 	checksRule := take([]string{s.rule("Checks")}, 1)
 	checkLines = take(checkLines, len(checkLines))
+	var loadLines []string
+	if len(s.load) > 0 && rows >= 3 {
+		title := "Load · " + s.loadPod
+		if s.loadDone {
+			title += " (finished)"
+		}
+		loadLines = []string{s.rule(title)}
+		for _, l := range runner.RenderLoadPanel("", s.load)[1:] {
+			loadLines = append(loadLines, s.fit(l))
+		}
+		loadLines = take(loadLines, len(loadLines))
+	}
 	var eventLines []string
 	for _, e := range s.events {
 		l := s.fit(e.String(false))
@@ -190,6 +223,7 @@ func (s *screen) view() string {
 	out = append(out, hintLines...)
 	out = append(out, checksRule...)
 	out = append(out, checkLines...)
+	out = append(out, loadLines...)
 	out = append(out, eventsRule...)
 	out = append(out, eventLines...)
 	for ; rows > 0; rows-- { // the help line sits at the bottom

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labs-dev/labs/content"
 
+	"github.com/labs-dev/labs/assets/labapp/loadreport"
 	"github.com/labs-dev/labs/runner"
 )
 
@@ -46,6 +47,16 @@ func fixture(w, h int) *screen {
 	} {
 		e.Time = t0.Add(time.Duration(i) * time.Second)
 		s.apply(e)
+	}
+	// A load in another terminal while a pod dies: the dip and recovery.
+	total, failed := int64(0), int64(0)
+	for i, rps := range []float64{400, 410, 120, 0, 260, 405} {
+		total += int64(rps) + 10
+		if rps < 400 {
+			failed += int64(400-rps) / 10
+		}
+		s.apply(runner.WatchLoad{Pod: "labs-load-x7k2p", Progress: loadreport.Progress{ElapsedSeconds: float64(i + 1), Transactions: total, Failed: failed,
+			RPS: rps, P50: 1.2, P95: 4.8 + float64(i%3), P99: 18, InFlight: 4, Reasons: map[string]int64{"connection refused": failed}}})
 	}
 	s.apply(runner.WatchStatus{Text: "watching: the checklist follows the cluster"})
 	return s

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/labs-dev/labs/assets/labapp/loadreport"
 	"github.com/labs-dev/labs/cmd/cmdutil"
 	"github.com/labs-dev/labs/content"
 	"github.com/labs-dev/labs/runner"
@@ -103,6 +104,13 @@ func (p *plainPrinter) print(msg any) {
 		fmt.Fprintln(p.w, "labs: "+m.Text)
 	case runner.WatchHint:
 		fmt.Fprintln(p.w, "hint: "+m.Text)
+	case runner.WatchLoad:
+		if m.Done {
+			fmt.Fprintf(p.w, "  load %s finished\n", m.Pod)
+			return
+		}
+		l := runner.RenderLoadPanel(m.Pod, []loadreport.Progress{m.Progress})
+		fmt.Fprintln(p.w, "  load "+strings.Join(strings.Fields(strings.Join(l[1:4], " ")), " "))
 	}
 }
 
