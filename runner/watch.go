@@ -75,6 +75,9 @@ const (
 	ActSolve // run the reference solution (the view asks first)
 )
 
+// healthEvery is how often labs watch asks whether the API server answers.
+const healthEvery = 5 * time.Second
+
 // advancePause is how long a passed step stays on screen, all green,
 // before the next one is shown.
 const advancePause = 1500 * time.Millisecond
@@ -229,6 +232,11 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 	}()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// The informers wait out a lost API server by themselves, silently:
+	// the learner is told, and the step is watched afresh once it is back.
+	health := time.NewTicker(healthEvery)
+	defer health.Stop()
+	down := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -252,6 +260,18 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 			done, err := r.watchAct(ctx, a, send)
 			if done || err != nil {
 				return err
+			}
+		case <-health.C:
+			err := r.apiReady(ctx, c, 3*time.Second)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil && !down:
+				down = true
+				send(WatchStatus{Text: fmt.Sprintf("%v: labs watch goes on when it is back (`labs status` says why; `labs start` resumes a stopped cluster)", err), Problem: true})
+			case err == nil && down:
+				send(WatchStatus{Text: "the cluster answers again: watching"})
+				return nil
 			}
 		case <-tick.C:
 			// Another terminal may have moved or passed the step.
