@@ -661,6 +661,7 @@ func TestNeedsHistory(t *testing.T) {
 		"{type: exec, pod: web, command: date, stdout: x}":                       false,
 		"{type: object, kind: Pod, expr: 'size(objects) > size(baseline.pods)'}": true,
 		"{type: object, kind: Pod, expr: 'size(objects) == 3'}":                  false,
+		"{type: availability, target: web, min: 100, during: \"true\"}":          true,
 		"{type: pod-count, selector: app=web, count: 3}":                         false,
 		"{type: deployment-available, name: web, replicas: 3}":                   false,
 	} {
