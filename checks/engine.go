@@ -438,6 +438,9 @@ func (e *Engine) watch(ctx context.Context, need []Resource, syncWithin time.Dur
 		inf := f.ForResource(res.gvr)
 		if key := ns + "/" + res.gvr.String(); !handled[key] {
 			handled[key] = true
+			if err := inf.Informer().SetTransform(DropManagedFields); err != nil {
+				return nil, fmt.Errorf("watching %s: %w", r, err)
+			}
 			if _, err := inf.Informer().AddEventHandler(h); err != nil {
 				return nil, fmt.Errorf("watching %s: %w", r, err)
 			}

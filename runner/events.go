@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/labs-dev/labs/checks"
 )
 
 // EventLine is one Kubernetes event as labs shows it.
@@ -80,6 +82,19 @@ func oomKills(p *corev1.Pod) map[string]EventLine {
 	return out
 }
 
+// terminationsOnly is an informer transform: a pod reduced to what
+// oomKills reads (its names and its containers' statuses).
+func terminationsOnly(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion},
+		Status:     corev1.PodStatus{InitContainerStatuses: p.Status.InitContainerStatuses, ContainerStatuses: p.Status.ContainerStatuses},
+	}, nil
+}
+
 // EventsOptions select which events streamEvents shows.
 type EventsOptions struct {
 	Namespace string // "" for every namespace
@@ -99,11 +114,15 @@ func streamEvents(ctx context.Context, c kubernetes.Interface, opts EventsOption
 			lo.FieldSelector = fields.OneTermEqualSelector("type", corev1.EventTypeWarning).String()
 		}
 	}
-	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(opts.Namespace), informers.WithTweakListOptions(tweak))
+	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(opts.Namespace), informers.WithTweakListOptions(tweak),
+		informers.WithTransform(checks.DropManagedFields))
 	inf := f.Core().V1().Events().Informer()
 	// Kubernetes records no event when a container is OOM-killed (only
-	// the pod's status says so): pods are watched for that too.
-	pods := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(opts.Namespace)).Core().V1().Pods().Informer()
+	// the pod's status says so): pods are watched for that too, kept as
+	// no more than oomKills reads (a namespace may hold hundreds).
+	podsF := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(opts.Namespace),
+		informers.WithTransform(terminationsOnly))
+	pods := podsF.Core().V1().Pods().Informer()
 	var mu sync.Mutex
 	seen := map[string]int32{} // event UID (or pod/container/finish time) -> count shown
 	synced := false
@@ -143,9 +162,11 @@ func streamEvents(ctx context.Context, c kubernetes.Interface, opts EventsOption
 			return err
 		}
 	}
+	// Both factories apart: the events' field selector means nothing to pods.
 	f.Start(ctx.Done())
 	defer f.Shutdown()
-	go pods.Run(ctx.Done())
+	podsF.Start(ctx.Done())
+	defer podsF.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pods.HasSynced) {
 		return ctx.Err()
 	}

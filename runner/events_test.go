@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 )
 
 func testEvent(name, typ, reason string, count int32, at time.Time) *corev1.Event {
@@ -99,4 +100,48 @@ func TestOOMKillsFromPodStatus(t *testing.T) {
 			t.Fatalf("line = %q", l.String(false))
 		}
 	}
+}
+
+// The events stream keeps pods reduced to their container statuses; an OOM
+// kill reads the same from the reduced pod as from the whole one.
+func TestTerminationsOnlyKeepsOOMKills(t *testing.T) {
+	fin := metav1.NewTime(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "hog-1", Namespace: "lab", UID: "u", Labels: map[string]string{"app": "hog"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "hog", Image: "labapp:v1"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "hog", RestartCount: 1, LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137, FinishedAt: fin}}},
+		}},
+	}
+	want := oomKills(p)
+	obj, err := terminationsOnly(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean := obj.(*corev1.Pod)
+	if len(lean.Spec.Containers) != 0 || lean.Labels != nil || lean.ManagedFields != nil {
+		t.Fatalf("reduced pod still holds its spec, labels or managed fields: %+v", lean)
+	}
+	got := oomKills(lean)
+	if len(want) != 1 || len(got) != len(want) {
+		t.Fatalf("oomKills of the reduced pod = %v, of the whole pod = %v", got, want)
+	}
+	for k, l := range want {
+		if got[k] != l {
+			t.Fatalf("oomKills[%s] = %+v, want %+v", k, got[k], l)
+		}
+	}
+	if tomb := (cache.DeletedFinalStateUnknown{Key: "lab/hog-1"}); mustTransform(t, terminationsOnly, tomb) != tomb {
+		t.Fatal("a tombstone must pass unchanged")
+	}
+}
+
+func mustTransform(t *testing.T, f cache.TransformFunc, obj any) any {
+	t.Helper()
+	out, err := f(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
