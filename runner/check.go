@@ -98,6 +98,35 @@ type verdict struct {
 	nowPassed []int             // checks that passed in this run
 	captured  map[string]string // what they captured
 	next      *checks.Baseline  // the next step's baseline, when this one passed
+	// release lets go of the claim on moving past the step (record calls
+	// it): held from the next step's setup until the move is written.
+	release func()
+}
+
+// claimAdvance claims moving past the judged step, so that of two
+// commands judging it at once (labs check, labs watch) only one runs the
+// next step's setup. moved is where the learner is when another command
+// moved first; then nothing is held.
+func (r *Runner) claimAdvance(ctx context.Context, s *session) (release func(), moved string, err error) {
+	release, err = lockFile(ctx, r.Paths.advanceLock(), func() {
+		r.Display.Status(r.tr("another labs command is moving past this step (running the next step's setup): waiting for it"))
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("claiming the move past step %d: %w", s.prog.Step+1, err)
+	}
+	cur, err := r.store().Load(s.lab.ID)
+	if err != nil {
+		release()
+		return nil, "", err
+	}
+	if cur != nil {
+		cur.fit(s.lab)
+		if !cur.sameStep(s.prog) {
+			release()
+			return nil, fmt.Sprintf(r.tr("you are now at step %d"), cur.Step+1), nil
+		}
+	}
+	return release, "", nil
 }
 
 // evaluate judges the current step: it waits for each check, gathers
@@ -167,13 +196,24 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 			v.report.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
 		}
 	case prog.Step+1 < len(lab.Steps):
+		release, moved, err := r.claimAdvance(ctx, s)
+		if err != nil {
+			return verdict{}, err
+		}
+		if moved != "" {
+			v.report.Moved = moved
+			return v, nil
+		}
 		captured := merged(merged(nil, prog.Captured), v.captured)
 		if err := r.runStepSetup(ctx, lab, prog.Step+1, lab.Namespace, captured, r.ErrOut); err != nil {
+			release()
 			return verdict{}, err
 		}
 		if v.next, err = r.baseline(ctx, lab, prog.Step+1, captured); err != nil {
+			release()
 			return verdict{}, err
 		}
+		v.release = release
 	}
 	return v, nil
 }
@@ -182,6 +222,9 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 // if the learner is still on the step that was judged (else it marks the
 // report as moved and writes nothing). It returns the progress after.
 func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress, error) {
+	if v.release != nil {
+		defer v.release()
+	}
 	lab, prog := s.lab, s.prog
 	var after *Progress
 	err := r.store().Update(ctx, lab.ID, func(cur *Progress) (*Progress, error) {
@@ -189,7 +232,7 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 			return nil, ErrNoSession
 		}
 		cur.fit(lab)
-		if cur.Step != prog.Step || !cur.Entered.Equal(prog.Entered) {
+		if !cur.sameStep(prog) {
 			v.report.Moved = fmt.Sprintf(r.tr("you are now at step %d"), cur.Step+1)
 			return nil, nil
 		}

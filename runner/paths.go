@@ -54,5 +54,9 @@ func (p Paths) Kubeconfig() string { return filepath.Join(p.ConfigDir, "kubeconf
 // setup): minutes long.
 func (p Paths) clusterLock() string { return filepath.Join(p.StateDir, "cluster.lock") }
 
+// advanceLock is held by the one command moving the learner past a step,
+// from the next step's setup to the record: seconds long.
+func (p Paths) advanceLock() string { return filepath.Join(p.StateDir, "advance.lock") }
+
 // progressLock serialises the short read-modify-write of progress files.
 func (p Paths) progressLock() string { return filepath.Join(p.StateDir, "progress.lock") }

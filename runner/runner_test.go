@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,5 +315,52 @@ func TestEnsureClusterKeepsTheLabNamespace(t *testing.T) {
 	}
 	if ns := r.kubeconfigNamespace(); ns != "demo" {
 		t.Fatalf("after the kubeconfig was written again, its namespace is %q, want demo", ns)
+	}
+}
+
+// Two commands judging one passing step at once (labs check in one
+// terminal, labs watch in another): the next step's setup runs once, and
+// the command that comes second is told the step moved.
+func TestNextSetupRunsOnce(t *testing.T) {
+	client := fake.NewSimpleClientset(readyNode())
+	r1, _, _ := newTestRunner(t, client, fakeDocker{})
+	ran := filepath.Join(t.TempDir(), "ran")
+	lab := strings.Replace(demoLab, "## Again\n", fmt.Sprintf("## Again\n```setup sh\necho ran >> %s\nsleep 1\n```\n", ran), 1)
+	cat, err := LoadCatalog(Source{Origin: BuiltIn, FS: fstest.MapFS{"demo.md": {Data: []byte(lab)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1.Catalog = cat
+	ctx := context.Background()
+	if err := r1.Start(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	two := int32(2)
+	createObject(t, r1, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "demo"}, Spec: appsv1.DeploymentSpec{Replicas: &two}, Status: appsv1.DeploymentStatus{AvailableReplicas: 2}})
+	r2 := *r1 // the other terminal: same state dir and cluster, its own output
+	var out2, errOut2 bytes.Buffer
+	r2.Out, r2.ErrOut, r2.Display = &out2, &errOut2, NewDisplay(&errOut2, content.Style{}, false)
+
+	errs := make(chan error, 2)
+	for _, r := range []*Runner{r1, &r2} {
+		go func() { errs <- r.Check(ctx, CheckOptions{}) }()
+	}
+	var moved, passed int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			passed++
+		case errors.Is(err, ErrStepMoved), errors.Is(err, ErrChecksFailed):
+			moved++ // ErrChecksFailed: it read the progress after the move and judged step 2
+		default:
+			t.Fatalf("Check = %v", err)
+		}
+	}
+	b, _ := os.ReadFile(ran)
+	if n := strings.Count(string(b), "ran"); n != 1 || passed != 1 || moved != 1 {
+		t.Fatalf("step 2's setup ran %d times for one move (want 1); %d checks passed, %d were told the step moved", n, passed, moved)
+	}
+	if p, _ := r1.store().Load("demo"); p.Step != 1 || !p.Done[0] {
+		t.Fatalf("progress = %+v, want step 2 with step 1 done", p)
 	}
 }

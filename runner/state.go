@@ -79,6 +79,12 @@ func (p *Progress) fit(lab *content.Lab) {
 	p.Passed = passed
 }
 
+// sameStep says p and q (both fitted to the lab) are at one step, entered
+// at one moment: no command moved the learner in between.
+func (p *Progress) sameStep(q *Progress) bool {
+	return p.Step == q.Step && p.Entered.Equal(q.Entered)
+}
+
 // newProgress is a lab's progress at its start.
 func newProgress(lab *content.Lab) *Progress {
 	return &Progress{Lab: lab.ID, Done: make([]bool, len(lab.Steps))}
