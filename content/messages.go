@@ -13,7 +13,7 @@ var messages = map[string]map[string]string{
 		"expected %s; found %s":            "기대: %s; 실제: %s",
 		"expected %s; could not check: %s": "기대: %s; 확인할 수 없음: %s",
 		"The step changed in another terminal while this check ran (%s), so this verdict was not recorded. Run `labs check` again.": "이 확인이 도는 동안 다른 터미널에서 단계가 바뀌어(%s) 결과를 기록하지 않았습니다. `labs check`를 다시 실행하세요.",
-		"you are now at step %d":                 "지금은 %d단계입니다",
+		"you are now at step %d": "지금은 %d단계입니다",
 		"another labs command is moving past this step (running the next step's setup): waiting for it": "다른 labs 명령이 이 단계를 넘기는 중입니다(다음 단계 준비 실행 중): 끝나기를 기다립니다",
 		"You finished %s: all %d steps done.":    "%s 완료: %d단계를 모두 마쳤습니다.",
 		"Step %d done.":                          "%d단계 완료.",
