@@ -78,6 +78,9 @@ const (
 // healthEvery is how often labs watch asks whether the API server answers.
 const healthEvery = 5 * time.Second
 
+// answersAgain is said once the cluster is back after it did not answer.
+const answersAgain = "the cluster answers again: watching"
+
 // advancePause is how long a passed step stays on screen, all green,
 // before the next one is shown.
 const advancePause = 1500 * time.Millisecond
@@ -97,6 +100,7 @@ func (r *Runner) Watch(ctx context.Context, send func(any), actions <-chan Watch
 	eventsFor := ""
 	stopEvents := func() {}
 	defer func() { stopEvents() }()
+	outage := false // the last step watch ended on a cluster problem
 	for ctx.Err() == nil {
 		s, err := r.current()
 		if err != nil {
@@ -112,7 +116,9 @@ func (r *Runner) Watch(ctx context.Context, send func(any), actions <-chan Watch
 			stopEvents = r.watchEvents(ctx, eventsFor, send)
 		}
 		send(r.watchStep(s))
-		if err := r.watchStepUntil(ctx, s, send, actions); err != nil {
+		err = r.watchStepUntil(ctx, s, send, actions, outage)
+		outage = err != nil
+		if outage {
 			send(WatchStatus{Text: err.Error(), Problem: true})
 			if !sleepCtx(ctx, 3*time.Second) {
 				return nil
@@ -159,7 +165,8 @@ func (r *Runner) watchEvents(ctx context.Context, ns string, send func(any)) (st
 // another terminal, an availability check's) and sends its reports.
 func (r *Runner) watchLoads(ctx context.Context, c kubernetes.Interface, ns string, send func(any)) {
 	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns),
-		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = "app.kubernetes.io/name=labs-load" }))
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = "app.kubernetes.io/name=labs-load" }),
+		informers.WithTransform(checks.DropManagedFields))
 	inf := f.Core().V1().Pods().Informer()
 	var mu sync.Mutex
 	followed := map[string]bool{}
@@ -194,8 +201,9 @@ var errMoved = errors.New("the step changed")
 // watchStepUntil watches step s until it passes (recorded; the next one
 // follows after a pause), the learner moves, or the progress changes in
 // another terminal (labs next, labs check there). An error is a problem
-// with the cluster: Watch says so and tries again.
-func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any), actions <-chan WatchAction) error {
+// with the cluster: Watch says so and tries again, with afterOutage set so
+// that the first verdicts also say the cluster is back.
+func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any), actions <-chan WatchAction, afterOutage bool) error {
 	lab, prog := s.lab, s.prog
 	c, err := r.client()
 	if err != nil {
@@ -242,6 +250,10 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 		case <-ctx.Done():
 			return nil
 		case rs := <-latest:
+			if afterOutage {
+				afterOutage = false
+				send(WatchStatus{Text: answersAgain})
+			}
 			out := make([]CheckOutcome, len(rs))
 			for i, res := range rs {
 				out[i] = outcome(res)
@@ -270,12 +282,12 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 				down = true
 				send(WatchStatus{Text: fmt.Sprintf("%v: labs watch goes on when it is back (`labs status` says why; `labs start` resumes a stopped cluster)", err), Problem: true})
 			case err == nil && down:
-				send(WatchStatus{Text: "the cluster answers again: watching"})
+				send(WatchStatus{Text: answersAgain})
 				return nil
 			}
 		case <-tick.C:
 			// Another terminal may have moved or passed the step.
-			if now, err := r.current(); err == nil && (now.lab.ID != lab.ID || now.prog.Step != prog.Step || !now.prog.Entered.Equal(prog.Entered)) {
+			if now, err := r.current(); err == nil && (now.lab.ID != lab.ID || !now.prog.sameStep(prog)) {
 				return nil
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -41,6 +42,13 @@ change instead. labs watch changes the cluster only when asked (s).`,
 			if err != nil {
 				return err
 			}
+			// A watch idles for hours beside the learner's work: the heap
+			// is collected earlier than Go's default (GOGC=100) to hold
+			// about half the memory, at a CPU cost too small to see
+			// (make bench-watch). GOGC set by the user wins.
+			if f.Getenv("GOGC") == "" {
+				debug.SetGCPercent(watchGCPercent)
+			}
 			tty := cmdutil.IsTerminal(f.Streams.Out) && cmdutil.IsTerminal(f.Streams.In) && f.Getenv("TERM") != "dumb"
 			if plain || !tty {
 				return runPlain(cmd.Context(), r, f.Streams.Out)
@@ -51,6 +59,9 @@ change instead. labs watch changes the cluster only when asked (s).`,
 	cmd.Flags().BoolVar(&plain, "plain", false, "one line per change, no full screen")
 	return cmd
 }
+
+// watchGCPercent is labs watch's GOGC.
+const watchGCPercent = 25
 
 // runPlain prints one line per change: the step, each check whose verdict
 // or finding changed, each event, each status.
