@@ -46,12 +46,15 @@ type Docker interface {
 }
 
 // tr is a learner-facing message format in the learner's language.
-func (r *Runner) tr(format string) string {
-	lang := ""
-	if r.Catalog != nil {
-		lang = r.Catalog.Lang
+func (r *Runner) tr(format string) string { return content.Tr(r.Lang(), format) }
+
+// Lang is the learner's language ("" for English), for views that say
+// their own words.
+func (r *Runner) Lang() string {
+	if r.Catalog == nil {
+		return ""
 	}
-	return content.Tr(lang, format)
+	return r.Catalog.Lang
 }
 
 // Runner runs the use cases. Data goes to Out, progress and status to ErrOut.

@@ -252,7 +252,7 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 		case rs := <-latest:
 			if afterOutage {
 				afterOutage = false
-				send(WatchStatus{Text: answersAgain})
+				send(WatchStatus{Text: r.tr(answersAgain)})
 			}
 			out := make([]CheckOutcome, len(rs))
 			for i, res := range rs {
@@ -280,9 +280,9 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 				return nil
 			case err != nil && !down:
 				down = true
-				send(WatchStatus{Text: fmt.Sprintf("%v: labs watch goes on when it is back (`labs status` says why; `labs start` resumes a stopped cluster)", err), Problem: true})
+				send(WatchStatus{Text: fmt.Sprintf(r.tr("%v: labs watch goes on when it is back (`labs status` says why; `labs start` resumes a stopped cluster)"), err), Problem: true})
 			case err == nil && down:
-				send(WatchStatus{Text: answersAgain})
+				send(WatchStatus{Text: r.tr(answersAgain)})
 				return nil
 			}
 		case <-tick.C:
@@ -326,7 +326,7 @@ func (r *Runner) watchRecord(ctx context.Context, send func(any)) error {
 func (r *Runner) watchAct(ctx context.Context, a WatchAction, send func(any)) (done bool, err error) {
 	switch a {
 	case ActRecheck:
-		send(WatchStatus{Text: "checking now, as labs check does…"})
+		send(WatchStatus{Text: r.tr("checking now, as labs check does…")})
 		return true, r.watchRecord(ctx, send)
 	case ActNext, ActPrev:
 		delta := 1
@@ -349,12 +349,12 @@ func (r *Runner) watchAct(ctx context.Context, a WatchAction, send func(any)) (d
 		}
 		send(WatchHint{Text: h})
 	case ActSolve:
-		send(WatchStatus{Text: "running the reference solution…"})
+		send(WatchStatus{Text: r.tr("running the reference solution…")})
 		if err := r.Solve(ctx); err != nil {
 			send(WatchStatus{Text: err.Error(), Problem: true})
 			return false, nil
 		}
-		send(WatchStatus{Text: "reference solution applied: the checks follow the cluster"})
+		send(WatchStatus{Text: r.tr("reference solution applied: the checks follow the cluster")})
 	}
 	return false, nil
 }

@@ -24,6 +24,7 @@ type screen struct {
 	hint          string
 	confirmSolve  bool
 	color         bool
+	lang          string // the learner's language, for the screen's own words
 	// load is the newest load's last minute of reports; loadDone once it
 	// ended (its panel stays, marked finished).
 	loadPod  string
@@ -90,6 +91,9 @@ var (
 	amber = lipgloss.NewStyle().Foreground(lipgloss.Yellow)
 )
 
+// tr is the screen's own words in the learner's language.
+func (s *screen) tr(format string) string { return content.Tr(s.lang, format) }
+
 // fit cuts a line to the screen's width, in terminal columns.
 func (s *screen) fit(line string) string {
 	return content.Truncate(line, s.width)
@@ -114,34 +118,34 @@ func (s *screen) view() string {
 		return ""
 	}
 	if s.step.Lab == "" {
-		return s.fit("labs watch: connecting to the lab cluster…")
+		return s.fit(s.tr("labs watch: connecting to the lab cluster…"))
 	}
-	header := s.style(bold, s.fit(fmt.Sprintf("labs watch · %s · step %d/%d: %s", s.step.LabTitle, s.step.Step, s.step.Steps, s.step.Title)))
+	header := s.style(bold, s.fit(fmt.Sprintf(s.tr("labs watch · %s · step %d/%d: %s"), s.step.LabTitle, s.step.Step, s.step.Steps, s.step.Title)))
 	var checkLines []string
 	for _, c := range s.checks {
 		switch {
 		case c.Passed:
 			checkLines = append(checkLines, s.style(green, s.fit("✓ "+c.Expected)))
 		case c.Error != "":
-			checkLines = append(checkLines, s.style(red, s.fit("✗ "+c.Expected+" — could not check: "+c.Error)))
+			checkLines = append(checkLines, s.style(red, s.fit(fmt.Sprintf(s.tr("✗ %s — could not check: %s"), c.Expected, c.Error))))
 		default:
 			// What was found is what the learner acts on: its own line.
-			checkLines = append(checkLines, s.style(red, s.fit("✗ "+c.Expected)), s.fit("    found "+c.Found))
+			checkLines = append(checkLines, s.style(red, s.fit("✗ "+c.Expected)), s.fit(fmt.Sprintf(s.tr("    found %s"), c.Found)))
 		}
 	}
 	if len(s.checks) == 0 {
-		checkLines = append(checkLines, s.style(faint, s.fit("… reading the cluster")))
+		checkLines = append(checkLines, s.style(faint, s.fit(s.tr("… reading the cluster"))))
 	}
 	if s.done != nil {
-		msg := fmt.Sprintf("✓ Step %d done: the next step follows", s.done.Step)
+		msg := fmt.Sprintf(s.tr("✓ Step %d done: the next step follows"), s.done.Step)
 		if s.done.Complete {
-			msg = fmt.Sprintf("✓ You finished %s: all %d steps done. q quits.", s.step.LabTitle, s.step.Steps)
+			msg = fmt.Sprintf(s.tr("✓ You finished %s: all %d steps done. q quits."), s.step.LabTitle, s.step.Steps)
 		}
 		checkLines = append(checkLines, s.style(green.Bold(true), s.fit(msg)))
 	}
-	help := s.style(faint, s.fit(helpLine))
+	help := s.style(faint, s.fit(s.tr(helpLine)))
 	if s.confirmSolve {
-		help = s.style(amber, s.fit("Run the reference solution of this step? y runs it, any other key does not"))
+		help = s.style(amber, s.fit(s.tr("Run the reference solution of this step? y runs it, any other key does not")))
 	}
 	var status []string
 	if s.status.Text != "" {
@@ -161,13 +165,13 @@ func (s *screen) view() string {
 	top := take([]string{header}, 1)
 	bottom := take([]string{help}, 1)
 	status = take(status, 1)
-	checksRule := take([]string{s.rule("Checks")}, 1)
+	checksRule := take([]string{s.rule(s.tr("Checks"))}, 1)
 	checkLines = take(checkLines, len(checkLines))
 	var loadLines []string
 	if len(s.load) > 0 && rows >= 3 {
-		title := "Load · " + s.loadPod
+		title := fmt.Sprintf(s.tr("Load · %s"), s.loadPod)
 		if s.loadDone {
-			title += " (finished)"
+			title += s.tr(" (finished)")
 		}
 		loadLines = []string{s.rule(title)}
 		for _, l := range runner.RenderLoadPanel("", s.load)[1:] {
@@ -184,12 +188,12 @@ func (s *screen) view() string {
 		eventLines = append(eventLines, l)
 	}
 	if len(eventLines) == 0 {
-		eventLines = []string{s.style(faint, s.fit("no events yet"))}
+		eventLines = []string{s.style(faint, s.fit(s.tr("no events yet")))}
 	}
 	var eventsRule []string
 	allEvents := eventLines
 	if rows >= 3 {
-		eventsRule = take([]string{s.rule("Events · namespace " + s.step.Namespace)}, 1)
+		eventsRule = take([]string{s.rule(fmt.Sprintf(s.tr("Events · namespace %s"), s.step.Namespace))}, 1)
 		n := min(len(eventLines), max(2, s.height/5), rows-1)
 		eventLines = eventLines[len(eventLines)-max(0, n):] // the newest
 		rows -= len(eventLines)
@@ -198,14 +202,14 @@ func (s *screen) view() string {
 	}
 	var hintLines []string
 	if s.hint != "" && rows >= 2 {
-		hintLines = append([]string{s.rule("Hint")}, s.wrap(s.hint)...)
+		hintLines = append([]string{s.rule(s.tr("Hint"))}, s.wrap(s.hint)...)
 		hintLines = take(hintLines, max(2, s.height/4))
 	}
 	var text []string
 	if rows > 0 {
 		text = strings.Split(s.step.Render(s.width), "\n")
 		if len(text) > rows {
-			text = append(text[:rows-1], s.style(faint, "… (the step's full text: labs show)"))
+			text = append(text[:rows-1], s.style(faint, s.tr("… (the step's full text: labs show)")))
 		}
 		for i := range text {
 			text[i] = s.fit(text[i])

@@ -3,8 +3,12 @@ package watch
 import (
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +33,11 @@ act.`
 
 // fixture is a screen in the middle of a step: one check passed, one not,
 // warnings among the events, the OOMKilled one last.
-func fixture(w, h int) *screen {
-	s := &screen{width: w, height: h}
+func fixture(w, h int) *screen { return fixtureIn("", w, h) }
+
+// fixtureIn is the fixture with the screen's own words in lang.
+func fixtureIn(lang string, w, h int) *screen {
+	s := &screen{width: w, height: h, lang: lang}
 	s.apply(runner.WatchStep{Lab: "selfhealing", LabTitle: "Self-healing pods", Namespace: "selfhealing", Step: 2, Steps: 7,
 		Title: "Delete a pod and watch it come back", Render: func(int) string { return stepText }})
 	s.apply(runner.WatchChecks{Step: 2, Checks: []runner.CheckOutcome{
@@ -64,11 +71,13 @@ func fixture(w, h int) *screen {
 
 // Golden frames: the layout at the sizes learners use; a size change
 // that moves a line shows in the diff.
+// Korean frames at the common and the smallest size: a Hangul syllable
+// is two columns, and every line must still fit.
 func TestGoldenFrames(t *testing.T) {
-	for _, size := range [][2]int{{80, 24}, {120, 40}, {40, 10}} {
-		w, h := size[0], size[1]
-		t.Run(filepath.Base(golden(w, h)), func(t *testing.T) {
-			frame := fixture(w, h).view()
+	for _, size := range [][3]any{{"", 80, 24}, {"", 120, 40}, {"", 40, 10}, {"ko", 80, 24}, {"ko", 40, 10}} {
+		lang, w, h := size[0].(string), size[1].(int), size[2].(int)
+		t.Run(filepath.Base(golden(lang, w, h)), func(t *testing.T) {
+			frame := fixtureIn(lang, w, h).view()
 			lines := strings.Split(frame, "\n")
 			if len(lines) != h {
 				t.Errorf("%d lines, want the terminal's %d", len(lines), h)
@@ -78,7 +87,7 @@ func TestGoldenFrames(t *testing.T) {
 					t.Errorf("line %d is %d columns wide, over %d: %q", i+1, content.Width(l), w, l)
 				}
 			}
-			path := golden(w, h)
+			path := golden(lang, w, h)
 			if *update {
 				if err := os.WriteFile(path, []byte(frame+"\n"), 0o644); err != nil {
 					t.Fatal(err)
@@ -95,8 +104,69 @@ func TestGoldenFrames(t *testing.T) {
 	}
 }
 
-func golden(w, h int) string {
-	return filepath.Join("testdata", fmt.Sprintf("frame-%dx%d.golden", w, h))
+func golden(lang string, w, h int) string {
+	if lang != "" {
+		lang += "-"
+	}
+	return filepath.Join("testdata", fmt.Sprintf("frame-%s%dx%d.golden", lang, w, h))
+}
+
+// Every sentence labs watch says of its own (the screen, --plain, the
+// runner's statuses) has its Korean: a text passed to tr without one
+// fails here.
+func TestWatchWordsAreTranslated(t *testing.T) {
+	fset := token.NewFileSet()
+	files, _ := filepath.Glob("*.go")
+	files = append(files, "../../runner/watch.go")
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		consts := map[string]string{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if v, ok := n.(*ast.ValueSpec); ok && len(v.Values) == 1 {
+				if lit, ok := v.Values[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					consts[v.Names[0].Name], _ = strconv.Unquote(lit.Value)
+				}
+			}
+			return true
+		})
+		n := 0
+		ast.Inspect(f, func(node ast.Node) bool {
+			call, ok := node.(*ast.CallExpr)
+			if !ok || len(call.Args) != 1 {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "tr" {
+				return true
+			}
+			var text string
+			switch a := call.Args[0].(type) {
+			case *ast.BasicLit:
+				text, _ = strconv.Unquote(a.Value)
+			case *ast.Ident:
+				text = consts[a.Name]
+			default:
+				t.Errorf("%s: tr of a computed text cannot be checked", fset.Position(call.Pos()))
+				return true
+			}
+			n++
+			if content.Tr("ko", text) == text {
+				t.Errorf("%s: no Korean for %q (content/messages.go)", fset.Position(call.Pos()), text)
+			}
+			return true
+		})
+		if n == 0 && !strings.HasSuffix(name, "watch.go") {
+			continue
+		}
+		if n == 0 {
+			t.Errorf("%s: no tr calls found: is the test still reading the right file?", name)
+		}
+	}
 }
 
 // What a small terminal keeps: the header, every check, the help line.

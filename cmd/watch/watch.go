@@ -67,7 +67,7 @@ const watchGCPercent = 25
 // or finding changed, each event, each status.
 func runPlain(ctx context.Context, r *runner.Runner, out io.Writer) error {
 	r.Out = io.Discard // what solve and moves print: the lines below say it
-	p := &plainPrinter{w: out, last: map[int]string{}}
+	p := &plainPrinter{w: out, last: map[int]string{}, lang: r.Lang()}
 	err := r.Watch(ctx, p.print, nil)
 	if ctx.Err() != nil {
 		return nil
@@ -79,7 +79,10 @@ type plainPrinter struct {
 	w    io.Writer
 	step string
 	last map[int]string // check index -> its last line
+	lang string
 }
+
+func (p *plainPrinter) tr(format string) string { return content.Tr(p.lang, format) }
 
 func (p *plainPrinter) print(msg any) {
 	switch m := msg.(type) {
@@ -87,16 +90,16 @@ func (p *plainPrinter) print(msg any) {
 		key := fmt.Sprintf("%s/%d", m.Lab, m.Step)
 		if key != p.step {
 			p.step, p.last = key, map[int]string{}
-			fmt.Fprintf(p.w, "step %d/%d: %s (%s)\n", m.Step, m.Steps, m.Title, m.Lab)
+			fmt.Fprintf(p.w, p.tr("step %d/%d: %s (%s)")+"\n", m.Step, m.Steps, m.Title, m.Lab)
 		}
 	case runner.WatchChecks:
 		for i, c := range m.Checks {
 			line := "  ✓ " + c.Expected
 			switch {
 			case c.Error != "":
-				line = "  ✗ " + c.Expected + "; could not check: " + c.Error
+				line = fmt.Sprintf(p.tr("  ✗ %s; could not check: %s"), c.Expected, c.Error)
 			case !c.Passed:
-				line = "  ✗ " + c.Expected + "; found " + c.Found
+				line = fmt.Sprintf(p.tr("  ✗ %s; found %s"), c.Expected, c.Found)
 			}
 			if p.last[i] != line {
 				p.last[i] = line
@@ -105,16 +108,16 @@ func (p *plainPrinter) print(msg any) {
 		}
 	case runner.WatchDone:
 		if m.Complete {
-			fmt.Fprintf(p.w, "✓ step %d done: the lab is complete\n", m.Step)
+			fmt.Fprintf(p.w, p.tr("✓ step %d done: the lab is complete")+"\n", m.Step)
 		} else {
-			fmt.Fprintf(p.w, "✓ step %d done\n", m.Step)
+			fmt.Fprintf(p.w, p.tr("✓ step %d done")+"\n", m.Step)
 		}
 	case runner.EventLine:
 		fmt.Fprintln(p.w, "  event "+m.String(false))
 	case runner.WatchStatus:
 		fmt.Fprintln(p.w, "labs: "+m.Text)
 	case runner.WatchHint:
-		fmt.Fprintln(p.w, "hint: "+m.Text)
+		fmt.Fprintln(p.w, p.tr("hint: ")+m.Text)
 	case runner.WatchLoad:
 		if m.Done {
 			fmt.Fprintf(p.w, "  load %s finished\n", m.Pod)
@@ -194,7 +197,7 @@ func runTUI(ctx context.Context, r *runner.Runner, f *cmdutil.Factory) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	actions := make(chan runner.WatchAction, 1)
-	m := model{screen: screen{color: cmdutil.ColorWanted(f.Getenv)}, actions: actions}
+	m := model{screen: screen{color: cmdutil.ColorWanted(f.Getenv), lang: r.Lang()}, actions: actions}
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(f.Streams.In), tea.WithOutput(f.Streams.Out))
 	// What the runner would print (solve, moves, progress lines) would tear
 	// the screen: its lines become the status line instead.
