@@ -163,11 +163,17 @@ func readLab(fsys fs.FS, name string) (*content.Lab, error) {
 // parseLab reads at most one byte more than a lab may have, so a huge file
 // is refused (by content.Parse) without being read whole.
 func parseLab(r io.Reader, name string) (*content.Lab, error) {
-	src, err := io.ReadAll(io.LimitReader(r, content.MaxLabSize+1))
+	src, err := readLabBytes(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading lab %s: %w", name, err)
 	}
 	return content.Parse(name, src)
+}
+
+// readLabBytes reads a lab file, at most one byte past the largest a lab
+// may be, for content.Parse to refuse.
+func readLabBytes(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, content.MaxLabSize+1))
 }
 
 // originPath names a file for messages: built-in files by name, others by

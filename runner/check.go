@@ -77,7 +77,7 @@ func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
 		return err
 	}
 	if opts.JSON {
-		if err := writeJSON(r.Out, v.report); err != nil {
+		if err := WriteJSON(r.Out, v.report); err != nil {
 			return err
 		}
 	} else {
@@ -371,7 +371,8 @@ func outcome(res checks.Result) CheckOutcome {
 	return o
 }
 
-func writeJSON(w io.Writer, v any) error {
+// WriteJSON prints v as indented JSON, for --output json.
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

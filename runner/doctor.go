@@ -55,7 +55,7 @@ const (
 func (r *Runner) Doctor(ctx context.Context, asJSON bool) error {
 	rep := r.diagnose(ctx)
 	if asJSON {
-		if err := writeJSON(r.Out, rep); err != nil {
+		if err := WriteJSON(r.Out, rep); err != nil {
 			return err
 		}
 	} else {

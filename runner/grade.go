@@ -144,7 +144,7 @@ func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*Gr
 	// The verdict is printed first: a report that cannot be written must
 	// not hide minutes of grading.
 	if opts.JSON {
-		if err := writeJSON(r.Out, rep); err != nil {
+		if err := WriteJSON(r.Out, rep); err != nil {
 			return rep, err
 		}
 	} else {

@@ -119,7 +119,7 @@ func (r *Runner) Test(ctx context.Context, names []string, opts TestOptions) err
 		}
 	}
 	if opts.JSON {
-		if err := writeJSON(r.Out, results); err != nil {
+		if err := WriteJSON(r.Out, results); err != nil {
 			return err
 		}
 	} else {

@@ -419,7 +419,7 @@ func ReadLintFiles(paths []string) ([]LintFile, error) {
 			if err != nil {
 				return nil, fmt.Errorf("lint: %w", err)
 			}
-			src, err := io.ReadAll(io.LimitReader(f, content.MaxLabSize+1))
+			src, err := readLabBytes(f)
 			f.Close()
 			if err != nil {
 				return nil, fmt.Errorf("lint: reading %s: %w", n, err)

@@ -118,7 +118,7 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 		return err
 	}
 	if o.JSON {
-		err = writeJSON(r.Out, res)
+		err = WriteJSON(r.Out, res)
 	} else {
 		printLoadSummary(r, res)
 	}

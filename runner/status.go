@@ -68,7 +68,7 @@ func (r *Runner) Status(ctx context.Context, asJSON bool) error {
 		}
 	}
 	if asJSON {
-		return writeJSON(r.Out, rep)
+		return WriteJSON(r.Out, rep)
 	}
 	switch rep.State {
 	case StateRunning:
@@ -240,7 +240,7 @@ func (r *Runner) List(ctx context.Context, asJSON bool) error {
 		broken = append(broken, LabSummary{ID: id, Origin: b.Origin, Broken: true, Error: fmt.Sprintf("%s: %v", originPath(b.Origin, b.File), b.Err)})
 	}
 	if asJSON {
-		return writeJSON(r.Out, append(rows, broken...))
+		return WriteJSON(r.Out, append(rows, broken...))
 	}
 	t := content.NewTable("LAB", "TITLE", "STEPS", "DONE", "LEVEL", "DURATION", "FROM")
 	var damaged []string

@@ -48,7 +48,7 @@ func (o *Options) Run(f *cmdutil.Factory) error {
 		if problems == nil {
 			problems = []runner.Problem{}
 		}
-		if err := cmdutil.WriteJSON(out, problems); err != nil {
+		if err := runner.WriteJSON(out, problems); err != nil {
 			return err
 		}
 	} else {
