@@ -26,7 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -212,19 +211,6 @@ func filePmdMapped(pid int) int {
 		}
 	}
 	return kb
-}
-
-// dropFromPageCache asks the kernel to forget the file's cached pages.
-func dropFromPageCache(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
-		return fmt.Errorf("dropping %s from the page cache: %w", path, err)
-	}
-	return nil
 }
 
 // cpuTicks is a process's user+system time in clock ticks (/proc/PID/stat).
