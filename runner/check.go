@@ -101,37 +101,45 @@ type verdict struct {
 	// release lets go of the claim on moving past the step (record calls
 	// it): held from the next step's setup until the move is written.
 	release func()
+	// elsewhere: another command judged the same pass and recorded it
+	// first; this one writes nothing and reports the step done.
+	elsewhere bool
 }
 
 // claimAdvance claims moving past the judged step, so that of two
 // commands judging it at once (labs check, labs watch) only one runs the
-// next step's setup. moved is where the learner is when another command
-// moved first; then nothing is held.
-func (r *Runner) claimAdvance(ctx context.Context, s *session) (release func(), moved string, err error) {
+// next step's setup. When another command moved first nothing is held:
+// elsewhere says it recorded this very step as done (the learner sees the
+// step done), else moved says where the learner went instead.
+func (r *Runner) claimAdvance(ctx context.Context, s *session) (release func(), moved string, elsewhere bool, err error) {
 	release, err = lockFile(ctx, r.Paths.advanceLock(), func() {
 		r.Display.Status(r.tr("another labs command is moving past this step (running the next step's setup): waiting for it"))
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("claiming the move past step %d: %w", s.prog.Step+1, err)
+		return nil, "", false, fmt.Errorf("claiming the move past step %d: %w", s.prog.Step+1, err)
 	}
 	cur, err := r.store().Load(s.lab.ID)
 	if err != nil {
 		release()
-		return nil, "", err
+		return nil, "", false, err
 	}
 	if cur != nil {
 		cur.fit(s.lab)
 		if !cur.sameStep(s.prog) {
 			release()
-			return nil, fmt.Sprintf(r.tr("you are now at step %d"), cur.Step+1), nil
+			if cur.Step == s.prog.Step+1 && cur.Done[s.prog.Step] {
+				return nil, "", true, nil
+			}
+			return nil, fmt.Sprintf(r.tr("you are now at step %d"), cur.Step+1), false, nil
 		}
 	}
-	return release, "", nil
+	return release, "", false, nil
 }
 
 // evaluate judges the current step: it waits for each check, gathers
 // evidence for the failing ones and, when all pass, prepares the next step
-// (its setup and baseline). It changes no progress.
+// (its setup and baseline). It changes no progress, but a passing verdict
+// may hold the claim on moving past the step: give it to record.
 func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (verdict, error) {
 	lab, prog := s.lab, s.prog
 	step := lab.Steps[prog.Step]
@@ -196,12 +204,12 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 			v.report.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
 		}
 	case prog.Step+1 < len(lab.Steps):
-		release, moved, err := r.claimAdvance(ctx, s)
+		release, moved, elsewhere, err := r.claimAdvance(ctx, s)
 		if err != nil {
 			return verdict{}, err
 		}
-		if moved != "" {
-			v.report.Moved = moved
+		if moved != "" || elsewhere {
+			v.report.Moved, v.elsewhere = moved, elsewhere
 			return v, nil
 		}
 		captured := merged(merged(nil, prog.Captured), v.captured)
@@ -232,6 +240,11 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 			return nil, ErrNoSession
 		}
 		cur.fit(lab)
+		if v.elsewhere {
+			// Recorded by the command that moved first: nothing to write.
+			v.report.Next, after = cur.Step+1, cur
+			return nil, nil
+		}
 		if !cur.sameStep(prog) {
 			v.report.Moved = fmt.Sprintf(r.tr("you are now at step %d"), cur.Step+1)
 			return nil, nil

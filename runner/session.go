@@ -390,12 +390,20 @@ func (r *Runner) Move(ctx context.Context, delta int) error {
 }
 
 // moveTo makes step i (0-based, valid) current with a fresh baseline, and
-// shows it.
+// shows it. It holds the claim on moving (as a passing labs check does),
+// so no two commands run step setups at once.
 func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int, captured map[string]string) error {
 	c, err := r.client()
 	if err != nil {
 		return err
 	}
+	release, err := lockFile(ctx, r.Paths.advanceLock(), func() {
+		r.Display.Status(r.tr("another labs command is moving past this step (running the next step's setup): waiting for it"))
+	})
+	if err != nil {
+		return fmt.Errorf("claiming the move to step %d: %w", i+1, err)
+	}
+	defer release()
 	if err := r.runStepSetup(ctx, lab, i, lab.Namespace, captured, r.ErrOut); err != nil {
 		return r.explainUnreachable(ctx, c, err)
 	}
