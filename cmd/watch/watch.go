@@ -5,6 +5,7 @@ package watch
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -193,8 +194,8 @@ type watchEnded struct{ err error }
 
 // runTUI runs the full screen until q or Ctrl-C; the terminal is restored
 // either way (bubbletea restores it on quit, on a signal and on a panic).
-func runTUI(ctx context.Context, r *runner.Runner, f *cmdutil.Factory) error {
-	ctx, cancel := context.WithCancel(ctx)
+func runTUI(parent context.Context, r *runner.Runner, f *cmdutil.Factory) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	actions := make(chan runner.WatchAction, 1)
 	m := model{screen: screen{color: cmdutil.ColorWanted(f.Getenv), lang: r.Lang()}, actions: actions}
@@ -211,11 +212,13 @@ func runTUI(ctx context.Context, r *runner.Runner, f *cmdutil.Factory) error {
 		p.Send(watchEnded{err})
 	}()
 	_, err := p.Run()
-	cancel()
-	if werr := <-errc; werr != nil && ctx.Err() == nil {
+	cancel() // q or Ctrl-C: the runner's watch ends too
+	// The watch failing (no lab started) is the learner's error to see;
+	// the screen quitting by a key or a signal is not.
+	if werr := <-errc; werr != nil && parent.Err() == nil && !errors.Is(werr, context.Canceled) {
 		return werr
 	}
-	if err != nil && ctx.Err() == nil {
+	if err != nil && parent.Err() == nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
