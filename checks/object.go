@@ -32,7 +32,7 @@ func objectType() Type {
 	return Type{
 		Name:   "object",
 		Fields: "`kind` (and `apiVersion` for a custom resource), `name` or `selector` (labels; neither: every object of the kind), `namespace` (default: the lab's; cluster-scoped kinds have none), `count` (optional), `match` (a partial object), `expr` (optional CEL over `object`, `objects`, `baseline`), `capture` (optional: NAME: a CEL expression giving a string, set when the check passes and usable as ${NAME} in later steps)",
-		Passes: "the selected objects exist and each contains `match` (maps are subsets, scalars equal, lists element by element) and makes `expr` true; with `count`, exactly that many do. An `expr` that does not name `object` is judged once over the list `objects` (`size(objects) <= 3`). A failure names the first path that differs",
+		Passes: "the selected objects exist and each contains `match` (maps are subsets, scalars equal, lists element by element) and makes `expr` true; with `count`, exactly that many do. An `expr` that does not name `object` is judged once over the list `objects` (`size(objects) <= 3`). A failure names the first path that differs. Objects are read without `metadata.managedFields` (labs keeps none)",
 		Example: `- type: object
   kind: Pod
   name: qos-demo

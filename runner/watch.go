@@ -210,7 +210,7 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 		return err
 	}
 	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
-		return fmt.Errorf("%w; labs watch goes on when it is back", err)
+		return fmt.Errorf(r.tr("%w; labs watch goes on when it is back"), err)
 	}
 	specs := r.stepChecks(lab, prog.Step, lab.Namespace, prog.Captured)
 	if err := uncaptured(lab, prog.Step, specs); err != nil {
@@ -267,7 +267,7 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 			if err == nil {
 				return nil
 			}
-			return fmt.Errorf("watching the checks: %w; labs watch goes on when the cluster is back", err)
+			return fmt.Errorf(r.tr("watching the checks: %w; labs watch goes on when the cluster is back"), err)
 		case a := <-actions:
 			done, err := r.watchAct(ctx, a, send)
 			if done || err != nil {

@@ -108,7 +108,9 @@ func (s *screen) rule(title string) string {
 	return s.style(faint, s.fit(line))
 }
 
-const helpLine = "h hint · s solve · n next · p prev · r re-check · q quit"
+// q comes first: on a narrow screen the line is cut from the right, and
+// how to leave must stay visible.
+const helpLine = "q quit · h hint · s solve · n next · p prev · r re-check"
 
 // view draws the screen. Rows go first to the header, the checklist, the
 // status and the help line; then to events, the hint and the step's text,

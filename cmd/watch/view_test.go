@@ -65,7 +65,7 @@ func fixtureIn(lang string, w, h int) *screen {
 		s.apply(runner.WatchLoad{Pod: "labs-load-x7k2p", Progress: loadreport.Progress{ElapsedSeconds: float64(i + 1), Transactions: total, Failed: failed,
 			RPS: rps, P50: 1.2, P95: 4.8 + float64(i%3), P99: 18, InFlight: 4, Reasons: map[string]int64{"connection refused": failed}}})
 	}
-	s.apply(runner.WatchStatus{Text: "watching: the checklist follows the cluster"})
+	s.apply(runner.WatchStatus{Text: content.Tr(lang, "the cluster answers again: watching")})
 	return s
 }
 
