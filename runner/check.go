@@ -106,15 +106,21 @@ type verdict struct {
 	elsewhere bool
 }
 
+// lockAdvance takes the lock that one command at a time holds while it
+// runs a step's setup and moves the learner there, saying why it waits.
+func (r *Runner) lockAdvance(ctx context.Context) (release func(), err error) {
+	return lockFile(ctx, r.Paths.advanceLock(), func() {
+		r.Display.Status(r.tr("another labs command is moving past this step (running the next step's setup): waiting for it"))
+	})
+}
+
 // claimAdvance claims moving past the judged step, so that of two
 // commands judging it at once (labs check, labs watch) only one runs the
 // next step's setup. When another command moved first nothing is held:
 // elsewhere says it recorded this very step as done (the learner sees the
 // step done), else moved says where the learner went instead.
 func (r *Runner) claimAdvance(ctx context.Context, s *session) (release func(), moved string, elsewhere bool, err error) {
-	release, err = lockFile(ctx, r.Paths.advanceLock(), func() {
-		r.Display.Status(r.tr("another labs command is moving past this step (running the next step's setup): waiting for it"))
-	})
+	release, err = r.lockAdvance(ctx)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("claiming the move past step %d: %w", s.prog.Step+1, err)
 	}

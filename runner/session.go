@@ -397,9 +397,7 @@ func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int, captured m
 	if err != nil {
 		return err
 	}
-	release, err := lockFile(ctx, r.Paths.advanceLock(), func() {
-		r.Display.Status(r.tr("another labs command is moving past this step (running the next step's setup): waiting for it"))
-	})
+	release, err := r.lockAdvance(ctx)
 	if err != nil {
 		return fmt.Errorf("claiming the move to step %d: %w", i+1, err)
 	}
