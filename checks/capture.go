@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"cel.dev/cel-go/cel"
+	"github.com/google/cel-go/cel"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -59,16 +59,14 @@ var varRef = regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)\}`)
 
 // captureExpr is one compiled `capture:` entry.
 type captureExpr struct {
-	name      string
-	src       string
-	prg       cel.Program
-	perObject bool
+	name string
+	*celProgram
 }
 
 // compileCaptures compiles a check's `capture:` map: NAME -> a CEL
 // expression over `objects` (or `object`: the first selected object that
-// satisfies the check) that gives a string or a number.
-func compileCaptures(m map[string]string) ([]captureExpr, error) {
+// satisfies the check) and the `with` names, that gives a string or a number.
+func compileCaptures(m map[string]string, with []string) ([]captureExpr, error) {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)
@@ -79,28 +77,24 @@ func compileCaptures(m map[string]string) ([]captureExpr, error) {
 		if !captureName.MatchString(n) || strings.HasPrefix(n, FactPrefix) {
 			return nil, fmt.Errorf("capture name %q must be upper-case letters, digits and _ (like DRAINED_NODE), not starting with %s (labs' own names)", n, FactPrefix)
 		}
-		prg, perObject, err := compileCELProgram(m[n], func(t *cel.Type) bool {
+		prg, err := compileCELProgram(m[n], with, func(t *cel.Type) bool {
 			return t == cel.StringType || t == cel.IntType || t == cel.UintType || t == cel.DoubleType || t == cel.DynType
 		}, "a string or a number")
 		if err != nil {
 			return nil, fmt.Errorf("capture %s: %w", n, err)
 		}
-		out = append(out, captureExpr{name: n, src: m[n], prg: prg, perObject: perObject})
+		out = append(out, captureExpr{name: n, celProgram: prg})
 	}
 	return out, nil
 }
 
-// eval computes one captured value.
-func (e captureExpr) eval(obj map[string]any, all []any, base map[string]any) (string, error) {
-	vars := map[string]any{"objects": all, "baseline": base}
-	if e.perObject {
-		vars["object"] = obj
-	}
-	out, _, err := e.prg.Eval(vars)
+// value computes one captured value.
+func (e captureExpr) value(in celInput) (string, error) {
+	out, err := e.eval(in)
 	if err != nil {
 		return "", fmt.Errorf("capture %s (`%s`) is not computable: %v", e.name, e.src, err)
 	}
-	switch v := out.Value().(type) {
+	switch v := out.(type) {
 	case string:
 		if v == "" {
 			return "", fmt.Errorf("capture %s (`%s`) is empty", e.name, e.src)
@@ -109,7 +103,7 @@ func (e captureExpr) eval(obj map[string]any, all []any, base map[string]any) (s
 	case int64, uint64, float64:
 		return fmt.Sprint(v), nil
 	}
-	return "", fmt.Errorf("capture %s (`%s`) gives %v, not a string or a number", e.name, e.src, out.Value())
+	return "", fmt.Errorf("capture %s (`%s`) gives %v, not a string or a number", e.name, e.src, out)
 }
 
 func (c *object) Exports() []string {
@@ -126,28 +120,27 @@ func (c *object) Export(s *State) (map[string]string, error) {
 		return nil, nil
 	}
 	sel := c.selected(s)
-	all := make([]any, len(sel))
-	var first *unstructured.Unstructured
-	base := baselineValue(s.Baseline)
-	for i, o := range sel {
-		all[i] = o.Object
+	in, missing := c.input(s, sel)
+	if missing != "" {
+		return nil, fmt.Errorf("capture: %s", missing)
 	}
+	var first *unstructured.Unstructured
 	for _, o := range sel {
-		if c.judgeOne(o, all, base) == "" {
+		if c.judgeOne(o, in) == "" {
 			first = o
 			break
 		}
 	}
 	out := map[string]string{}
 	for _, e := range c.captures {
-		var obj map[string]any
+		in.object = nil
 		if e.perObject {
 			if first == nil {
 				return nil, fmt.Errorf("capture %s: no selected %s satisfies the check", e.name, c.res.Kind)
 			}
-			obj = first.Object
+			in.object = first.Object
 		}
-		v, err := e.eval(obj, all, base)
+		v, err := e.value(in)
 		if err != nil {
 			return nil, err
 		}

@@ -72,6 +72,18 @@ type Engine struct {
 	Namespace string
 	// Prober runs active checks; nil fails them with an error.
 	Prober Prober
+	// Clock reads the API server's time, which object and event times are
+	// written in (a laptop VM's clock may drift from it); nil: this
+	// machine's clock.
+	Clock func(ctx context.Context) time.Time
+}
+
+// now is the cluster's time, by Clock when there is one.
+func (e *Engine) now(ctx context.Context) time.Time {
+	if e.Clock != nil {
+		return e.Clock(ctx)
+	}
+	return time.Now()
 }
 
 // expectedOf is what a check must show: the author's description when the
@@ -139,6 +151,7 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 	results := make([]Result, len(specs))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	wait := stepWait(specs, opts.Timeout)
 	for i, c := range compiled {
 		if opts.Passed[i] {
 			results[i] = Result{Index: i, Expected: expectedOf(specs[i], c), Found: "passed earlier in this step", Passed: true}
@@ -147,7 +160,7 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := e.judge(ctx, w, i, c, e.waitTimeout(specs[i], opts), opts)
+			r := e.judge(ctx, w, i, c, wait, opts)
 			r.Index, r.Expected = i, expectedOf(specs[i], c)
 			results[i] = r
 			if opts.OnResult != nil {
@@ -275,32 +288,37 @@ func Bound(specs []Spec, override time.Duration) time.Duration {
 	return d
 }
 
-func (e *Engine) waitTimeout(s Spec, opts Options) time.Duration {
-	if opts.Timeout > 0 {
-		return opts.Timeout
+// stepWait is how long each state check of a step may wait: the step's
+// longest timeout (or the override, when positive). The step's verdict
+// comes only when its slowest check settles, so a check that gave up
+// sooner than its siblings would only fail a step they are still waiting
+// on: two checks of one outcome (the first OOM kill, then the second)
+// must not silently have different deadlines.
+func stepWait(specs []Spec, override time.Duration) time.Duration {
+	if override > 0 {
+		return override
 	}
-	return TimeoutOf(s)
+	var d time.Duration
+	for _, s := range specs {
+		d = max(d, TimeoutOf(s))
+	}
+	return d
 }
 
 // syncDeadline bounds the first read of the cluster: no check may wait
-// longer than its own timeout for a cluster that does not answer.
+// longer than the step's wait for a cluster that does not answer.
 func (e *Engine) syncDeadline(specs []Spec, compiled []Check, opts Options) time.Duration {
-	d := 10 * time.Second
-	if !opts.Wait {
-		return d
-	}
-	d = 0
+	waits := false
 	for i, c := range compiled {
-		if _, active := c.(ActiveCheck); active || opts.Passed[i] {
-			continue
+		if _, active := c.(ActiveCheck); !active && !opts.Passed[i] {
+			waits = true
 		}
-		d = max(d, e.waitTimeout(specs[i], opts))
 	}
-	if d == 0 {
-		d = 10 * time.Second
+	if !opts.Wait || !waits {
+		return 10 * time.Second
 	}
 	// A slow first list (a cluster just resumed) is not a dead one.
-	return max(d, 3*time.Second)
+	return max(stepWait(specs, opts.Timeout), 3*time.Second)
 }
 
 func (e *Engine) judge(ctx context.Context, w *watcher, i int, c Check, timeout time.Duration, opts Options) Result {
@@ -356,17 +374,25 @@ func (e *Engine) judge(ctx context.Context, w *watcher, i int, c Check, timeout 
 	}
 }
 
-// TakeBaseline records the namespace as a step starts: its pods and events,
-// and what the step's capturing checks compare with later.
+// TakeBaseline records the namespace as a step starts: its pods, the
+// events of every namespace the step's events checks read, the API
+// server's time, and what the step's capturing checks compare with later.
 func (e *Engine) TakeBaseline(ctx context.Context, specs []Spec) (*Baseline, error) {
-	b, err := TakeBaseline(ctx, e.Dynamic, e.Namespace)
-	if err != nil {
-		return nil, err
-	}
 	compiled, err := compile(specs)
 	if err != nil {
 		return nil, err
 	}
+	eventNamespaces := []string{e.Namespace}
+	for _, c := range compiled {
+		if ev, ok := c.(*events); ok && ev.p.Namespace != "" {
+			eventNamespaces = append(eventNamespaces, ev.p.Namespace)
+		}
+	}
+	b, err := TakeBaseline(ctx, e.Dynamic, e.Namespace, eventNamespaces...)
+	if err != nil {
+		return nil, err
+	}
+	b.Started = e.now(ctx).UTC().Truncate(time.Second)
 	var capturers []int
 	for i, c := range compiled {
 		if _, ok := c.(Capturer); ok {
@@ -422,8 +448,8 @@ func (e *Engine) watch(ctx context.Context, need []Resource, syncWithin time.Dur
 		if err != nil {
 			return nil, err
 		}
-		ns := ""
-		if res.namespaced {
+		ns := "" // cluster-scoped, or every namespace
+		if res.namespaced && r.Namespace != AllNamespaces {
 			ns = r.Namespace
 			if ns == "" {
 				ns = e.Namespace

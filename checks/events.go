@@ -23,13 +23,19 @@ type eventsParams struct {
 func eventsType() Type {
 	return Type{
 		Name:   "events",
-		Fields: "`reason`, `eventType` (optional: `Normal`, `Warning`), `message` (optional regex), `kind`, `name` or `namePrefix` (optional: the object it is about), `namespace` (default: the lab's)",
-		Passes: "an event with that reason (type, message, object) is new since the step started: its UID was not there then, or its count grew. An old event does not count",
+		Fields: "`reason`, `eventType` (optional: `Normal`, `Warning`), `message` (optional regex), `kind`, `name` or `namePrefix` (optional: the object it is about), `namespace` (default: the lab's; a Node's events are in `default`; `\"*\"`: any namespace)",
+		Passes: "an event with that reason (type, message, object) is new since the step started: its UID was not there then, or its count grew. An old event does not count, in whichever namespace it is",
 		Example: `- type: events
   reason: BackoffLimitExceeded
   eventType: Warning
   kind: Job
-  name: fail`,
+  name: fail
+- type: events
+  description: the kubelet of ${LAB_WORKER_1} reported it cordoned during this step
+  reason: NodeNotSchedulable
+  kind: Node
+  name: ${LAB_WORKER_1}
+  namespace: default`,
 		compile: typed(func(p eventsParams, _ time.Duration) (Check, error) {
 			if err := require("reason", p.Reason); err != nil {
 				return nil, err
@@ -41,6 +47,9 @@ func eventsType() Type {
 			}
 			if p.Name != "" && p.NamePrefix != "" {
 				return nil, fmt.Errorf("set %q or %q, not both", "name", "namePrefix")
+			}
+			if err := checkNamespace(p.Namespace); err != nil {
+				return nil, err
 			}
 			c := &events{p: p}
 			if p.Message != "" {
@@ -102,7 +111,15 @@ func (c *events) Expected() string {
 	if c.p.EventType != "" {
 		t = "a " + c.p.EventType + " event"
 	}
-	return fmt.Sprintf("%s %s%s since the step started", t, c.p.Reason, c.about())
+	where := ""
+	switch c.p.Namespace {
+	case "":
+	case AllNamespaces:
+		where = " in any namespace"
+	default:
+		where = " in namespace " + c.p.Namespace
+	}
+	return fmt.Sprintf("%s %s%s%s since the step started", t, c.p.Reason, c.about(), where)
 }
 
 func (c *events) Evaluate(s *State) (bool, string) {

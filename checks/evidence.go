@@ -42,17 +42,39 @@ func list(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionRes
 	return out, nil
 }
 
-// TakeBaseline records the namespace's pods and events as they are now.
-func TakeBaseline(ctx context.Context, dyn dynamic.Interface, ns string) (*Baseline, error) {
+// TakeBaseline records the namespace's pods and the events of ns and of
+// eventNamespaces (AllNamespaces: every one) as they are now: an old event
+// must never pass an events check, wherever it is.
+func TakeBaseline(ctx context.Context, dyn dynamic.Interface, ns string, eventNamespaces ...string) (*Baseline, error) {
 	pods, err := list(ctx, dyn, podsGVR(), ns, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("recording baseline of namespace %s: %w", ns, err)
 	}
-	events, err := list(ctx, dyn, eventsGVR(), ns, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("recording baseline of namespace %s: %w", ns, err)
+	var events []*unstructured.Unstructured
+	seen := map[string]bool{}
+	for _, en := range append([]string{ns}, eventNamespaces...) {
+		if en == AllNamespaces {
+			en = metav1.NamespaceAll
+		}
+		if seen[en] || seen[metav1.NamespaceAll] {
+			continue
+		}
+		seen[en] = true
+		evs, err := list(ctx, dyn, eventsGVR(), en, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("recording the events of %s as the step begins: %w", orAll(en), err)
+		}
+		events = append(events, evs...)
 	}
 	return NewBaseline(asTyped[corev1.Pod](pods), asTyped[corev1.Event](events)), nil
+}
+
+// orAll names a namespace, "" being every one.
+func orAll(ns string) string {
+	if ns == metav1.NamespaceAll {
+		return "every namespace"
+	}
+	return "namespace " + ns
 }
 
 // Evidence is what a teacher looks at when a check fails.

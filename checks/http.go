@@ -20,16 +20,29 @@ type httpParams struct {
 	Status  *int              `json:"status,omitempty"`
 	Header  map[string]string `json:"header,omitempty"`
 	Body    string            `json:"body,omitempty"`
+	// Requests and Distinct: send that many GETs and require at least
+	// Distinct different answers (bodies, or DistinctHeader's values).
+	Requests       *int   `json:"requests,omitempty"`
+	Distinct       *int   `json:"distinct,omitempty"`
+	DistinctHeader string `json:"distinctHeader,omitempty"`
 }
+
+// maxHTTPRequests bounds the GETs one evaluation sends.
+const maxHTTPRequests = 50
 
 func httpType() Type {
 	return Type{
 		Name:   "http",
-		Fields: "`service` or `pod`, `port` (default: the Service's first), `path` (default `/`), `status` (default 200), `header` (name: exact value), `body` (regex)",
-		Passes: "a GET through the API server's proxy to the Service (or pod) answers with that status, headers and body, e.g. `Server: labapp/v1` after a rollback. Asked again on every change of the pods and every 2 s while waiting",
+		Fields: "`service` or `pod`, `port` (default: the Service's first), `path` (default `/`), `status` (default 200), `header` (name: exact value), `body` (regex), `requests` (how many GETs, default 1, at most 50), `distinct` (at least that many different answers among them: bodies, or the values of `distinctHeader`)",
+		Passes: "a GET through the API server's proxy to the Service (or pod) answers with that status, headers and body, e.g. `Server: labapp/v1` after a rollback; with `requests`, every one of them does, and with `distinct` they came back at least that different (the Service spreads them over its pods). Asked again on every change of the pods and every 2 s while waiting",
 		Example: `- type: http
   service: web
-  header: {Server: labapp/v1}`,
+  header: {Server: labapp/v1}
+- type: http
+  description: requests to the Service reach at least three different pods
+  service: web
+  requests: 30
+  distinct: 3`,
 		compile: typed(func(p httpParams, _ time.Duration) (Check, error) {
 			if (p.Service == "") == (p.Pod == "") {
 				return nil, fmt.Errorf("set exactly one of %q or %q", "service", "pod")
@@ -65,18 +78,47 @@ func httpType() Type {
 					return nil, fmt.Errorf("field %q is not a regular expression: %v", "body", err)
 				}
 			}
+			if err := c.spread(p); err != nil {
+				return nil, err
+			}
 			return c, nil
 		}),
 	}
 }
 
-// httpCheck: what a Service or pod answers to a GET.
+// httpCheck: what a Service or pod answers to a GET (or to several).
 type httpCheck struct {
-	p      httpParams
-	port   string
-	path   string
-	status int
-	body   *regexp.Regexp
+	p        httpParams
+	port     string
+	path     string
+	status   int
+	body     *regexp.Regexp
+	requests int
+	distinct int
+}
+
+// spread reads requests, distinct and distinctHeader.
+func (c *httpCheck) spread(p httpParams) error {
+	c.requests = 1
+	if p.Distinct != nil {
+		if *p.Distinct < 2 {
+			return fmt.Errorf("field %q must be at least 2 (different answers), got %d", "distinct", *p.Distinct)
+		}
+		c.distinct = *p.Distinct
+		c.requests = min(max(10, 5*c.distinct), maxHTTPRequests)
+	} else if p.DistinctHeader != "" {
+		return fmt.Errorf("field %q needs %q (how many different values)", "distinctHeader", "distinct")
+	}
+	if p.Requests != nil {
+		if *p.Requests < 1 || *p.Requests > maxHTTPRequests {
+			return fmt.Errorf("field %q must be between 1 and %d, got %d", "requests", maxHTTPRequests, *p.Requests)
+		}
+		c.requests = *p.Requests
+	}
+	if c.distinct > c.requests {
+		return fmt.Errorf("%d requests cannot give %d different answers: raise %q", c.requests, c.distinct, "requests")
+	}
+	return nil
 }
 
 func (c *httpCheck) Needs() []Resource { return []Resource{podResource()} }
@@ -101,6 +143,17 @@ func (c *httpCheck) Expected() string {
 	}
 	if c.body != nil {
 		want = append(want, fmt.Sprintf("a body matching %q", c.p.Body))
+	}
+	if c.requests > 1 {
+		spread := ""
+		if c.distinct > 0 {
+			what := "answers"
+			if c.p.DistinctHeader != "" {
+				what = "values of " + c.p.DistinctHeader
+			}
+			spread = fmt.Sprintf(", with at least %d different %s", c.distinct, what)
+		}
+		return fmt.Sprintf("%d GETs %s on %s all answer %s%s", c.requests, c.path, c.target(), strings.Join(want, ", "), spread)
 	}
 	return fmt.Sprintf("GET %s on %s answers %s", c.path, c.target(), strings.Join(want, ", "))
 }
@@ -131,11 +184,48 @@ func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 	if p == nil {
 		return false, "", fmt.Errorf("http checks need a cluster")
 	}
+	seen := map[string]int{}
+	var order []string
+	found := ""
+	for i := 0; i < c.requests; i++ {
+		ok, f, key := c.ask(ctx, s, p)
+		if ctx.Err() != nil {
+			return false, "", ctx.Err()
+		}
+		if !ok {
+			if c.requests > 1 {
+				f = fmt.Sprintf("request %d of %d: %s", i+1, c.requests, f)
+			}
+			return false, f, nil
+		}
+		found = f
+		if seen[key] == 0 {
+			order = append(order, key)
+		}
+		seen[key]++
+	}
+	if c.distinct == 0 {
+		if c.requests > 1 {
+			found = fmt.Sprintf("%d of %d answered %s", c.requests, c.requests, found)
+		}
+		return true, found, nil
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%s ×%d", quoteShort(k), seen[k])
+	}
+	found = fmt.Sprintf("%d answers, %d different: %s", c.requests, len(order), strings.Join(parts, ", "))
+	return len(order) >= c.distinct, found, nil
+}
+
+// ask sends one GET: whether its answer is what the check asks, what was
+// found, and the answer's key for distinct (its body, or a header).
+func (c *httpCheck) ask(ctx context.Context, s *State, p Prober) (bool, string, string) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	res, err := p.HTTP(ctx, HTTPRequest{Namespace: s.Namespace, Service: c.p.Service, Pod: c.p.Pod, Port: c.port, Path: c.path})
 	if err != nil {
-		return false, fmt.Sprintf("no answer: %v", err), nil
+		return false, fmt.Sprintf("no answer: %v", err), ""
 	}
 	var got []string
 	for _, k := range sortedKeys(c.p.Header) {
@@ -149,11 +239,11 @@ func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 		if b := strings.TrimSpace(res.Body); b != "" && res.Status >= 400 {
 			found += " (" + statusMessage(b) + ")"
 		}
-		return false, found, nil
+		return false, found, ""
 	}
 	for _, k := range sortedKeys(c.p.Header) {
 		if res.Header.Get(k) != c.p.Header[k] {
-			return false, found, nil
+			return false, found, ""
 		}
 	}
 	if c.body != nil && !c.body.MatchString(res.Body) {
@@ -161,7 +251,11 @@ func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 		if len(b) > 120 {
 			b = b[:120] + "..."
 		}
-		return false, fmt.Sprintf("%s, body %q", found, b), nil
+		return false, fmt.Sprintf("%s, body %q", found, b), ""
 	}
-	return true, found, nil
+	key := strings.TrimSpace(res.Body)
+	if c.p.DistinctHeader != "" {
+		key = res.Header.Get(c.p.DistinctHeader)
+	}
+	return true, found, key
 }

@@ -9,29 +9,58 @@ import (
 	"strings"
 	"time"
 
-	"cel.dev/cel-go/cel"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/scheme"
 )
 
+// AllNamespaces is the `namespace:` that selects objects in every
+// namespace ("no pod but DaemonSet pods is left on the node").
+const AllNamespaces = "*"
+
 type objectParams struct {
-	APIVersion string            `json:"apiVersion,omitempty"`
-	Kind       string            `json:"kind"`
-	Name       string            `json:"name,omitempty"`
-	Selector   string            `json:"selector,omitempty"`
-	Namespace  string            `json:"namespace,omitempty"`
-	Count      *int              `json:"count,omitempty"`
-	Match      map[string]any    `json:"match,omitempty"`
-	Expr       string            `json:"expr,omitempty"`
-	Capture    map[string]string `json:"capture,omitempty"`
+	APIVersion string                `json:"apiVersion,omitempty"`
+	Kind       string                `json:"kind"`
+	Name       string                `json:"name,omitempty"`
+	Selector   string                `json:"selector,omitempty"`
+	Namespace  string                `json:"namespace,omitempty"`
+	Count      *int                  `json:"count,omitempty"`
+	Match      map[string]any        `json:"match,omitempty"`
+	Expr       string                `json:"expr,omitempty"`
+	With       map[string]withParams `json:"with,omitempty"`
+	Capture    map[string]string     `json:"capture,omitempty"`
+}
+
+// withParams selects other objects for an expression: by name (the
+// variable is that object) or by selector or kind alone (a list).
+type withParams struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name,omitempty"`
+	Selector   string `json:"selector,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+}
+
+// UnmarshalJSON decodes strictly: a misspelt field of a binding is an
+// error, as at the top level.
+func (w *withParams) UnmarshalJSON(b []byte) error {
+	type plain withParams
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return fmt.Errorf("a with: entry takes apiVersion, kind, name, selector and namespace: %s", jsonProblem(err))
+	}
+	*w = withParams(p)
+	return nil
 }
 
 func objectType() Type {
 	return Type{
 		Name:   "object",
-		Fields: "`kind` (and `apiVersion` for a custom resource), `name` or `selector` (labels; neither: every object of the kind), `namespace` (default: the lab's; cluster-scoped kinds have none), `count` (optional), `match` (a partial object), `expr` (optional CEL over `object`, `objects`, `baseline`), `capture` (optional: NAME: a CEL expression giving a string, set when the check passes and usable as ${NAME} in later steps)",
+		Fields: "`kind` (and `apiVersion` for a custom resource), `name` or `selector` (labels; neither: every object of the kind), `namespace` (default: the lab's; `\"*\"`: every namespace; cluster-scoped kinds have none), `count` (optional), `match` (a partial object), `expr` (optional CEL over `object`, `objects`, `baseline`, `step` and the `with` names, with Kubernetes' CEL libraries), `with` (optional: NAME: `{kind, name or selector, namespace, apiVersion}`, other objects the expression reads: a name gives the object, else a list), `capture` (optional: NAME: a CEL expression giving a string or a number, set when the check passes and usable as ${NAME} in later steps)",
 		Passes: "the selected objects exist and each contains `match` (maps are subsets, scalars equal, lists element by element) and makes `expr` true; with `count`, exactly that many do. An `expr` that does not name `object` is judged once over the list `objects` (`size(objects) <= 3`). A failure names the first path that differs. Objects are read without `metadata.managedFields` (labs keeps none)",
 		Example: `- type: object
   kind: Pod
@@ -52,64 +81,213 @@ func objectType() Type {
   selector: "!node-role.kubernetes.io/control-plane"
   expr: "objects.filter(n, n.spec.?unschedulable.orValue(false)).size() == 1"
   capture:
-    CORDONED: "objects.filter(n, n.spec.?unschedulable.orValue(false))[0].metadata.name"`,
+    CORDONED: "objects.filter(n, n.spec.?unschedulable.orValue(false))[0].metadata.name"
+- type: object
+  description: no pod but DaemonSet pods is left on ${LAB_WORKER_2}, in any namespace
+  kind: Pod
+  namespace: "*"
+  count: 0
+  expr: >-
+    object.spec.?nodeName.orValue('') == '${LAB_WORKER_2}' &&
+    !object.metadata.?ownerReferences.orValue([]).exists(o, o.kind == 'DaemonSet')
+- type: object
+  description: the memory limit is 200Mi however it is written, and fits the node
+  kind: Deployment
+  name: web
+  with:
+    node: {kind: Node, name: "${LAB_WORKER_1}"}
+  expr: >-
+    quantity(object.spec.template.spec.containers[0].resources.limits.memory).compareTo(quantity('200Mi')) == 0 &&
+    quantity(object.spec.template.spec.containers[0].resources.limits.memory).isLessThan(quantity(node.status.allocatable.memory))
+- type: object
+  description: eight pods were made since the step began
+  kind: Pod
+  selector: app=web
+  expr: "objects.filter(p, timestamp(p.metadata.creationTimestamp) >= step.started).size() == 8"`,
 		compile: typed(func(p objectParams, _ time.Duration) (Check, error) {
 			return newObject(p)
 		}),
 	}
 }
 
-// object: any kind the cluster serves, selected by name or labels, checked
-// against a partial object and a CEL expression.
-type object struct {
+// selection is which objects of a kind a check (or a `with:` binding)
+// reads: one by name, those matching a label selector, or all.
+type selection struct {
 	res      Resource
 	name     string
 	selector labels.Selector
 	selText  string
+}
+
+func newSelection(apiVersion, kind, name, selector, namespace string) (selection, error) {
+	if err := require("kind", kind); err != nil {
+		return selection{}, err
+	}
+	if name != "" && selector != "" {
+		return selection{}, fmt.Errorf("set %q or %q, not both", "name", "selector")
+	}
+	if err := checkNamespace(namespace); err != nil {
+		return selection{}, err
+	}
+	sel := selection{res: Resource{APIVersion: apiVersion, Kind: kind, Namespace: namespace}, name: name, selText: selector, selector: labels.Everything()}
+	gvk, builtin, err := builtinKind(apiVersion, kind)
+	if err != nil {
+		return selection{}, err
+	}
+	if builtin {
+		// A built-in kind: pin its version, so the check reads what the
+		// author meant.
+		sel.res.APIVersion = gvk.GroupVersion().String()
+	}
+	if selector != "" {
+		if sel.selector, err = labels.Parse(selector); err != nil {
+			return selection{}, fmt.Errorf("selector %q: %w", selector, err)
+		}
+	}
+	return sel, nil
+}
+
+// checkNamespace accepts a namespace name, "*" (every namespace), "" (the
+// lab's) or one that names a fact (${LAB_NAMESPACE}).
+func checkNamespace(ns string) error {
+	if ns == "" || ns == AllNamespaces || strings.Contains(ns, "${") {
+		return nil
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return fmt.Errorf("namespace %q: %s (or \"*\" for every namespace)", ns, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// selected are the objects of s the selection names, sorted by namespace
+// and name.
+func (sl selection) selected(s *State) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range s.Objects(sl.res) {
+		if sl.name != "" && o.GetName() != sl.name {
+			continue
+		}
+		if !sl.selector.Matches(labels.Set(o.GetLabels())) {
+			continue
+		}
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].GetNamespace() != out[j].GetNamespace() {
+			return out[i].GetNamespace() < out[j].GetNamespace()
+		}
+		return out[i].GetName() < out[j].GetName()
+	})
+	return out
+}
+
+func (sl selection) what() string {
+	switch {
+	case sl.name != "":
+		return sl.res.Kind + " " + sl.name
+	case sl.selText != "":
+		return sl.res.Kind + "s matching " + sl.selText
+	}
+	return "every " + sl.res.Kind
+}
+
+// where says which namespace, when it is not the lab's.
+func (sl selection) where() string {
+	switch sl.res.Namespace {
+	case "":
+		return ""
+	case AllNamespaces:
+		return " in any namespace"
+	}
+	return " in namespace " + sl.res.Namespace
+}
+
+// label names one selected object for a failure: with its namespace when
+// the selection spans several.
+func (sl selection) label(o *unstructured.Unstructured) string {
+	if sl.res.Namespace == AllNamespaces && o.GetNamespace() != "" {
+		return o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
+	}
+	return o.GetKind() + " " + o.GetName()
+}
+
+// binding is one `with:` entry.
+type binding struct {
+	name string
+	selection
+}
+
+// value is what the binding's variable holds in s: the named object, or
+// the list of selected ones; missing says why a named one cannot be had.
+func (b binding) value(s *State) (v any, missing string) {
+	sel := b.selected(s)
+	if b.selection.name == "" {
+		list := make([]any, len(sel))
+		for i, o := range sel {
+			list[i] = o.Object
+		}
+		return list, ""
+	}
+	if len(sel) == 0 {
+		return nil, fmt.Sprintf("no %s%s (with: %s)", b.what(), b.where(), b.name)
+	}
+	return sel[0].Object, ""
+}
+
+// object: any kind the cluster serves, selected by name or labels, checked
+// against a partial object and a CEL expression.
+type object struct {
+	selection
 	count    *int
 	match    map[string]any
 	expr     *celExpr
+	with     []binding
 	captures []captureExpr
 }
 
 func newObject(p objectParams) (Check, error) {
-	if err := require("kind", p.Kind); err != nil {
-		return nil, err
-	}
-	if p.Name != "" && p.Selector != "" {
-		return nil, fmt.Errorf("set %q or %q, not both", "name", "selector")
-	}
 	if p.Count != nil && *p.Count < 0 {
 		return nil, fmt.Errorf("field %q must not be negative, got %d", "count", *p.Count)
 	}
-	if p.Match == nil && p.Expr == "" && p.Count == nil && p.Name == "" {
+	if p.Kind != "" && p.Match == nil && p.Expr == "" && p.Count == nil && p.Name == "" {
 		return nil, fmt.Errorf("say what must hold: %q, %q, %q or at least %q", "match", "expr", "count", "name")
 	}
-	o := &object{res: Resource{APIVersion: p.APIVersion, Kind: p.Kind, Namespace: p.Namespace}, name: p.Name, count: p.Count, match: p.Match, selText: p.Selector}
-	gvk, builtin, err := builtinKind(p.APIVersion, p.Kind)
+	sel, err := newSelection(p.APIVersion, p.Kind, p.Name, p.Selector, p.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	if builtin {
-		// The lab names a built-in kind: pin its version, so the check
-		// reads what the author meant, and catch typos in match now.
-		o.res.APIVersion = gvk.GroupVersion().String()
+	o := &object{selection: sel, count: p.Count, match: p.Match}
+	if gvk, builtin, _ := builtinKind(p.APIVersion, p.Kind); builtin {
+		// Catch typos in match now, not on the cluster.
 		if err := matchFitsKind(gvk, p.Match); err != nil {
 			return nil, err
 		}
 	}
-	o.selector = labels.Everything()
-	if p.Selector != "" {
-		if o.selector, err = labels.Parse(p.Selector); err != nil {
-			return nil, fmt.Errorf("selector %q: %w", p.Selector, err)
+	names := make([]string, 0, len(p.With))
+	for n := range p.With {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := checkWithName(n); err != nil {
+			return nil, err
 		}
+		w := p.With[n]
+		bs, err := newSelection(w.APIVersion, w.Kind, w.Name, w.Selector, w.Namespace)
+		if err != nil {
+			return nil, fmt.Errorf("with: %s: %w", n, err)
+		}
+		o.with = append(o.with, binding{name: n, selection: bs})
+	}
+	if len(names) > 0 && p.Expr == "" && len(p.Capture) == 0 {
+		return nil, fmt.Errorf("with: names objects for %q or %q to read: give one", "expr", "capture")
 	}
 	if p.Expr != "" {
-		if o.expr, err = compileCEL(p.Expr); err != nil {
+		if o.expr, err = compileCEL(p.Expr, names); err != nil {
 			return nil, err
 		}
 	}
-	if o.captures, err = compileCaptures(p.Capture); err != nil {
+	if o.captures, err = compileCaptures(p.Capture, names); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -171,26 +349,25 @@ func matchFitsKind(gvk schema.GroupVersionKind, match map[string]any) error {
 	return nil
 }
 
-func (c *object) Needs() []Resource { return []Resource{c.res} }
+func (c *object) Needs() []Resource {
+	out := []Resource{c.res}
+	for _, b := range c.with {
+		out = append(out, b.res)
+	}
+	return out
+}
 
 func (c *object) Concern() Concern {
-	if c.res.Kind == "Deployment" && c.name != "" {
-		return Concern{Deployment: c.name}
+	if c.res.Namespace != "" {
+		return Concern{} // the lab namespace's evidence is not about it
+	}
+	if c.res.Kind == "Deployment" && c.selection.name != "" {
+		return Concern{Deployment: c.selection.name}
 	}
 	if c.res.Kind == "Pod" && c.selText != "" {
 		return Concern{Selector: c.selText}
 	}
 	return Concern{}
-}
-
-func (c *object) what() string {
-	switch {
-	case c.name != "":
-		return c.res.Kind + " " + c.name
-	case c.selText != "":
-		return c.res.Kind + "s matching " + c.selText
-	}
-	return "every " + c.res.Kind
 }
 
 func (c *object) Expected() string {
@@ -205,82 +382,90 @@ func (c *object) Expected() string {
 		conds = append(conds, "exists")
 	}
 	if c.count != nil {
-		return fmt.Sprintf("exactly %d of %s %s", *c.count, c.what(), strings.Join(conds, " and "))
+		return fmt.Sprintf("exactly %d of %s%s %s", *c.count, c.what(), c.where(), strings.Join(conds, " and "))
 	}
-	return fmt.Sprintf("%s %s", c.what(), strings.Join(conds, " and "))
+	return fmt.Sprintf("%s%s %s", c.what(), c.where(), strings.Join(conds, " and "))
 }
 
-// selected are the objects the check is about, sorted by name.
-func (c *object) selected(s *State) []*unstructured.Unstructured {
-	var sel []*unstructured.Unstructured
-	for _, o := range s.Objects(c.res) {
-		if c.name != "" && o.GetName() != c.name {
-			continue
-		}
-		if !c.selector.Matches(labels.Set(o.GetLabels())) {
-			continue
-		}
-		sel = append(sel, o)
+// input is what the check's expressions read in s; missing says which
+// named `with:` object is absent.
+func (c *object) input(s *State, sel []*unstructured.Unstructured) (celInput, string) {
+	in := celInput{objects: make([]any, len(sel)), baseline: baselineValue(s.Baseline), step: stepValue(s.Baseline)}
+	for i, o := range sel {
+		in.objects[i] = o.Object
 	}
-	sort.Slice(sel, func(i, j int) bool { return sel[i].GetName() < sel[j].GetName() })
-	return sel
+	if len(c.with) > 0 {
+		in.with = make(map[string]any, len(c.with))
+		for _, b := range c.with {
+			v, missing := b.value(s)
+			if missing != "" {
+				return in, missing
+			}
+			in.with[b.name] = v
+		}
+	}
+	return in, ""
 }
 
 func (c *object) Evaluate(s *State) (bool, string) {
 	sel := c.selected(s)
-	where := ""
-	if c.res.Namespace != "" {
-		where = " in namespace " + c.res.Namespace
-	}
 	if len(sel) == 0 && (c.count == nil || *c.count > 0) {
-		return false, fmt.Sprintf("no %s%s", c.what(), where)
+		return false, fmt.Sprintf("no %s%s", c.what(), c.where())
 	}
-	all := make([]any, len(sel))
-	for i, o := range sel {
-		all[i] = o.Object
+	in, missing := c.input(s, sel)
+	if missing != "" {
+		return false, missing
 	}
-	base := baselineValue(s.Baseline)
-	good, firstBad := 0, ""
+	good, firstGood, firstBad := 0, "", ""
 	for _, o := range sel {
-		why := c.judgeOne(o, all, base)
-		if why == "" {
+		why := c.judgeOne(o, in)
+		switch {
+		case why == "":
 			good++
-		} else if firstBad == "" {
-			firstBad = fmt.Sprintf("%s (%s %s)", why, o.GetKind(), o.GetName())
+			if firstGood == "" {
+				firstGood = c.label(o)
+			}
+		case firstBad == "":
+			firstBad = fmt.Sprintf("%s (%s)", why, c.label(o))
 		}
 	}
 	listOK, listWhy := true, ""
 	if c.expr != nil && !c.expr.perObject {
-		listOK, listWhy = c.expr.eval(nil, all, base)
+		listOK, listWhy = c.expr.holds(in)
 	}
+	kinds := func(n int) string { return plural(n, c.res.Kind, c.res.Kind+"s") }
 	switch {
 	case c.count != nil && good != *c.count:
 		found := fmt.Sprintf("%d of %d selected %s it", good, len(sel), plural(good, "satisfies", "satisfy"))
-		if firstBad != "" {
+		// Name what is wrong: one too many that does, or one that does not.
+		if good > *c.count {
+			found += "; first that does: " + firstGood
+		} else if firstBad != "" {
 			found += "; first that does not: " + firstBad
 		}
 		return false, found
 	case c.count == nil && good < len(sel):
 		return false, firstBad
 	case !listOK:
-		return false, fmt.Sprintf("`%s` is %s over %d %s", c.expr.src, listWhy, len(sel), plural(len(sel), c.res.Kind, c.res.Kind+"s"))
+		return false, fmt.Sprintf("`%s` is %s over %d %s", c.expr.src, listWhy, len(sel), kinds(len(sel)))
 	}
-	if c.match == nil && (c.expr == nil || !c.expr.perObject) && c.expr != nil {
-		return true, fmt.Sprintf("`%s` holds over %d %s", c.expr.src, len(sel), plural(len(sel), c.res.Kind, c.res.Kind+"s"))
+	if c.match == nil && c.expr != nil && !c.expr.perObject {
+		return true, fmt.Sprintf("`%s` holds over %d %s", c.expr.src, len(sel), kinds(len(sel)))
 	}
-	return true, fmt.Sprintf("%d %s %s it", good, plural(good, c.res.Kind, c.res.Kind+"s"), plural(good, "satisfies", "satisfy"))
+	return true, fmt.Sprintf("%d %s %s it", good, kinds(good), plural(good, "satisfies", "satisfy"))
 }
 
 // judgeOne returns "" when o satisfies match and a per-object expr, else
 // why not.
-func (c *object) judgeOne(o *unstructured.Unstructured, all []any, base map[string]any) string {
+func (c *object) judgeOne(o *unstructured.Unstructured, in celInput) string {
 	if c.match != nil {
 		if d := firstDiff("", c.match, o.Object); d != nil {
 			return fmt.Sprintf("%s is %s, not %s", d.path, d.found, describeValue(d.want))
 		}
 	}
 	if c.expr != nil && c.expr.perObject {
-		if ok, why := c.expr.eval(o.Object, all, base); !ok {
+		in.object = o.Object
+		if ok, why := c.expr.holds(in); !ok {
 			return fmt.Sprintf("`%s` is %s", c.expr.src, why)
 		}
 	}
@@ -426,103 +611,4 @@ func describeMatch(m map[string]any) string {
 		parts = append(parts[:3], fmt.Sprintf("%d more fields", len(parts)-3))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// baselineValue is the baseline as CEL sees it: baseline.pods, a list of
-// {name, uid, labels, restarts}.
-func baselineValue(b *Baseline) map[string]any {
-	pods := []any{}
-	if b != nil {
-		uids := make([]string, 0, len(b.Pods))
-		for uid := range b.Pods {
-			uids = append(uids, uid)
-		}
-		sort.Strings(uids)
-		for _, uid := range uids {
-			r := b.Pods[uid]
-			restarts := map[string]any{}
-			for c, n := range r.Restarts {
-				restarts[c] = int64(n)
-			}
-			lbls := map[string]any{}
-			for k, v := range r.Labels {
-				lbls[k] = v
-			}
-			pods = append(pods, map[string]any{"name": r.Name, "uid": uid, "labels": lbls, "restarts": restarts})
-		}
-	}
-	return map[string]any{"pods": pods}
-}
-
-// celExpr is a compiled CEL expression. perObject: it names `object`, so it
-// is judged for each selected object; otherwise once over `objects`.
-type celExpr struct {
-	src       string
-	prg       cel.Program
-	perObject bool
-}
-
-// compileCEL compiles src, which must give true or false.
-func compileCEL(src string) (*celExpr, error) {
-	prg, perObject, err := compileCELProgram(src, func(t *cel.Type) bool { return t == cel.BoolType || t == cel.DynType }, "true or false")
-	if err != nil {
-		return nil, fmt.Errorf("expr %w", err)
-	}
-	return &celExpr{src: src, prg: prg, perObject: perObject}, nil
-}
-
-// compileCELProgram compiles src over `objects` and `baseline`, or, when it
-// names `object`, over one object too (perObject). Its type must pass ok.
-// Evaluation is bounded by a cost limit: an author's expression cannot
-// hang a check. Optional fields (`n.spec.?unschedulable.orValue(false)`)
-// are allowed: most fields of an object may be absent.
-func compileCELProgram(src string, ok func(*cel.Type) bool, want string) (cel.Program, bool, error) {
-	listEnv, err := cel.NewEnv(cel.OptionalTypes(), cel.Variable("objects", cel.ListType(cel.DynType)), cel.Variable("baseline", cel.DynType))
-	if err != nil {
-		return nil, false, err
-	}
-	env, err := listEnv.Extend(cel.Variable("object", cel.DynType))
-	if err != nil {
-		return nil, false, err
-	}
-	perObject := false
-	ast, iss := listEnv.Compile(src)
-	if iss.Err() != nil {
-		perObject = true
-		if ast, iss = env.Compile(src); iss.Err() != nil {
-			return nil, false, fmt.Errorf("%q does not compile: %s", src, strings.ReplaceAll(iss.Err().Error(), "\n", " "))
-		}
-	}
-	if t := ast.OutputType(); !ok(t) {
-		return nil, false, fmt.Errorf("%q gives %s; it must give %s", src, t, want)
-	}
-	use := listEnv
-	if perObject {
-		use = env
-	}
-	prg, err := use.Program(ast, cel.CostLimit(1_000_000), cel.InterruptCheckFrequency(100))
-	if err != nil {
-		return nil, false, fmt.Errorf("%q: %w", src, err)
-	}
-	return prg, perObject, nil
-}
-
-// eval returns whether the expression holds and, if not, what it gave.
-func (e *celExpr) eval(obj map[string]any, all []any, base map[string]any) (bool, string) {
-	vars := map[string]any{"objects": all, "baseline": base}
-	if e.perObject {
-		vars["object"] = obj
-	}
-	out, _, err := e.prg.Eval(vars)
-	if err != nil {
-		return false, "not computable (" + err.Error() + ")"
-	}
-	b, ok := out.Value().(bool)
-	if !ok {
-		return false, fmt.Sprintf("%v, not true or false", out.Value())
-	}
-	if !b {
-		return false, "false"
-	}
-	return true, ""
 }

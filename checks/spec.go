@@ -13,12 +13,14 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	yaml3 "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
@@ -167,42 +169,121 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + d.Duration.String() + `"`), nil
 }
 
-// ParseSpecs decodes a check block. Errors name the entry (1-based) so the
-// content parser can point at the line.
+// SpecError is what is wrong in a check block, and where: Line is the
+// 1-based line within the block (0 when no line can be told), so the lab
+// parser can point at the file's line.
+type SpecError struct {
+	Line int
+	Msg  string
+}
+
+func (e *SpecError) Error() string { return e.Msg }
+
+// yamlLine finds "yaml: line N: " in a YAML library's error.
+var yamlLine = regexp.MustCompile(`yaml: line (\d+): `)
+
+// YAMLErrorLine splits a YAML error into the 1-based line it names
+// within its document (0 if none) and the message without it.
+func YAMLErrorLine(err error) (int, string) {
+	msg := err.Error()
+	m := yamlLine.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return 0, msg
+	}
+	n, _ := strconv.Atoi(msg[m[2]:m[3]])
+	return n, msg[:m[0]] + "yaml: " + msg[m[1]:]
+}
+
+// ParseSpecs decodes a check block. Errors are *SpecError: they name the
+// entry (1-based) and the line of the entry, or of its field, at fault.
 func ParseSpecs(src []byte) ([]Spec, error) {
 	js, err := yaml.YAMLToJSONStrict(src)
 	if err != nil {
-		return nil, fmt.Errorf("check block is not valid YAML: %w", err)
+		line, msg := YAMLErrorLine(err)
+		return nil, &SpecError{line, "check block is not valid YAML: " + strings.TrimPrefix(msg, "error converting YAML to JSON: ")}
 	}
 	var entries []json.RawMessage
 	if err := json.Unmarshal(js, &entries); err != nil || bytes.Equal(bytes.TrimSpace(js), []byte("null")) && len(bytes.TrimSpace(src)) > 0 {
-		return nil, fmt.Errorf("check block is not a YAML list of checks (each entry starts with \"- type: ...\")")
+		return nil, &SpecError{1, "check block is not a YAML list of checks (each entry starts with \"- type: ...\")"}
 	}
 	if len(entries) == 0 {
-		return nil, fmt.Errorf("check block is empty: list at least one check")
+		return nil, &SpecError{1, "check block is empty: list at least one check"}
+	}
+	lines := entryLines(src)
+	at := func(i int, err error) error {
+		msg := err.Error()
+		return &SpecError{lines.of(i, msg), fmt.Sprintf("check %d: %s", i+1, msg)}
 	}
 	specs := make([]Spec, len(entries))
 	for i, e := range entries {
 		if err := json.Unmarshal(e, &specs[i]); err != nil {
-			return nil, fmt.Errorf("check %d: %s", i+1, jsonProblem(err))
+			return nil, at(i, errors.New(jsonProblem(err)))
 		}
 	}
 	active := 0
 	for i, s := range specs {
 		c, err := Compile(s)
 		if err != nil {
-			return nil, fmt.Errorf("check %d: %w", i+1, err)
+			return nil, at(i, err)
 		}
 		if _, ok := c.(ActiveCheck); ok {
 			active++
 			// Each active check runs its action: two would run two actions
 			// (two rollouts) at once and measure neither.
 			if active > 1 {
-				return nil, fmt.Errorf("check %d: a step may have one %s check (it runs its action once); split the measurement into two steps", i+1, s.Type)
+				return nil, at(i, fmt.Errorf("a step may have one %s check (it runs its action once); split the measurement into two steps", s.Type))
 			}
 		}
 	}
 	return specs, nil
+}
+
+// specLines are where each entry of a check block starts, and where its
+// fields are (1-based lines of the block).
+type specLines struct {
+	entry  []int
+	fields []map[string]int
+}
+
+func entryLines(src []byte) specLines {
+	var doc yaml3.Node
+	var out specLines
+	if yaml3.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml3.SequenceNode {
+		return out
+	}
+	for _, item := range doc.Content[0].Content {
+		out.entry = append(out.entry, item.Line)
+		fields := map[string]int{}
+		if item.Kind == yaml3.MappingNode {
+			for k := 0; k+1 < len(item.Content); k += 2 {
+				fields[item.Content[k].Value] = item.Content[k].Line
+			}
+		}
+		out.fields = append(out.fields, fields)
+	}
+	return out
+}
+
+// of is the line of entry i that msg is about: the field it names, else
+// the entry's first line.
+func (l specLines) of(i int, msg string) int {
+	if i >= len(l.entry) {
+		return 0
+	}
+	_, rest, _ := strings.Cut(msg, ": ") // after the type's name
+	best, bestAt := l.entry[i], len(msg)+1
+	for f, line := range l.fields[i] {
+		for _, cue := range []string{`"` + f + `"`, f + " ", f + ":"} {
+			at := strings.Index(msg, cue)
+			if strings.HasPrefix(rest, cue) {
+				at = 0
+			}
+			if at >= 0 && at < bestAt {
+				best, bestAt = line, at
+			}
+		}
+	}
+	return best
 }
 
 // Compile validates a spec and returns the check it describes.
@@ -262,6 +343,8 @@ func Types() []Type {
 		nodeType(),
 		answerType(),
 		cpuShareType(),
+		deniedType(),
+		logsType(),
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts

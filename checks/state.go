@@ -2,6 +2,7 @@ package checks
 
 import (
 	"sort"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -124,6 +125,10 @@ type Baseline struct {
 	// Captured holds, by check index in the step, what capturing checks
 	// recorded when the step started.
 	Captured map[int]string `json:"captured,omitempty"`
+	// Started is when the step began by the API server's clock (whole
+	// seconds, as it writes object and event times): CEL's step.started,
+	// and where a `logs` check's "since the step began" starts.
+	Started time.Time `json:"started,omitzero"`
 }
 
 // captured is what check i recorded at the step's start ("" if nothing).
@@ -139,13 +144,14 @@ type PodRecord struct {
 	Name     string            `json:"name"`
 	Labels   map[string]string `json:"labels,omitempty"`
 	Restarts map[string]int32  `json:"restarts,omitempty"` // by container name
+	Node     string            `json:"node,omitempty"`     // where it ran
 }
 
 // NewBaseline records pods and events as they are now.
 func NewBaseline(pods []*corev1.Pod, events []*corev1.Event) *Baseline {
 	b := &Baseline{Pods: map[string]PodRecord{}, Events: map[string]int32{}}
 	for _, p := range pods {
-		r := PodRecord{Name: p.Name, Labels: p.Labels, Restarts: map[string]int32{}}
+		r := PodRecord{Name: p.Name, Labels: p.Labels, Restarts: map[string]int32{}, Node: p.Spec.NodeName}
 		for _, cs := range p.Status.ContainerStatuses {
 			r.Restarts[cs.Name] = cs.RestartCount
 		}

@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -126,10 +125,20 @@ func (c *execCheck) History() string {
 }
 
 func (c *object) History() string {
-	if c.expr != nil && baselineRef.MatchString(c.expr.src) {
-		return "its expression reads the baseline (the state when the step began)"
+	progs := make([]*celProgram, 0, len(c.captures)+1)
+	if c.expr != nil {
+		progs = append(progs, c.expr.celProgram)
+	}
+	for _, e := range c.captures {
+		progs = append(progs, e.celProgram)
+	}
+	for _, p := range progs {
+		switch {
+		case p.reads[varBaseline]:
+			return "its expression reads the baseline (the state when the step began)"
+		case p.reads[varStep]:
+			return "its expression reads the step's start (step.started)"
+		}
 	}
 	return ""
 }
-
-var baselineRef = regexp.MustCompile(`\bbaseline\b`)

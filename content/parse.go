@@ -2,6 +2,7 @@ package content
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -237,7 +238,12 @@ func (p *parser) block(lab *Lab, step *Step, fb *ast.FencedCodeBlock) (bool, err
 		}
 		specs, err := checks.ParseSpecs([]byte(body))
 		if err != nil {
-			return true, p.errorf(fb, "%v", err)
+			at := p.line(fb)
+			var se *checks.SpecError
+			if errors.As(err, &se) && se.Line > 0 {
+				at += se.Line // the block's lines start below its fence
+			}
+			return true, &ParseError{p.file, at, err.Error()}
 		}
 		for i, sp := range specs {
 			if bad := p.checkRefs(refText(sp)); bad != "" {

@@ -93,7 +93,7 @@ func TestParseErrors(t *testing.T) {
 		{"no steps", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\njust text\n", "x.md:7: no steps"},
 		{"step without check", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```solve\ntrue\n```\n", `x.md:8: step "A" has no ` + "```check"},
 		{"step without solve", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```check\n- type: pod-count\n  selector: a=b\n  count: 1\n```\n", `x.md:8: step "A" has no ` + "```solve"},
-		{"bad check", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```check\n- type: nope\n```\n", `x.md:10: check 1: unknown check type "nope"`},
+		{"bad check", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```check\n- type: nope\n```\n", `x.md:11: check 1: unknown check type "nope"`},
 		{"check outside step", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n```check\n- type: nope\n```\n", "x.md:8: a ```check block must be inside a step"},
 		{"two checks", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n", "x.md:11: step \"A\" has a second ```check block"},
 		{"bad setup arg", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n```setup bash\n```\n", "x.md:7: ```setup takes no argument"},
@@ -108,6 +108,33 @@ func TestParseErrors(t *testing.T) {
 			_, err := Parse("x.md", []byte(tc.src))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Parse = %v, want error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A mistake inside a check block is reported at its own line of the file:
+// the entry, or the field, at fault (not the block's fence), and a YAML
+// error at the line it names.
+func TestCheckErrorsPointAtTheirLine(t *testing.T) {
+	lab := func(block string) string {
+		return "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n\n## A\n\n```check\n" + block + "```\n```solve\ntrue\n```\n"
+	}
+	// The block's first line is line 11 of the file.
+	tests := []struct{ name, block, want string }{
+		{"YAML error", "- type: pod-count\n  selector: a=b\n  count: 1\n- type: object\n  kind: Pod\n    name: x\n", "x.md:16: check block is not valid YAML: yaml: mapping values are not allowed"},
+		{"the second entry", "- {type: pod-count, selector: a=b, count: 1}\n- {type: pod-count, selector: a=b, cont: 1}\n", `x.md:12: check 2: pod-count: unknown field "cont"`},
+		{"an unknown CEL function", "- type: object\n  kind: Pod\n  description: d\n  expr: \"quantty(objects[0].x) == 1\"\n", "x.md:14: check 1: object: expr \"quantty(objects[0].x) == 1\" does not compile: ERROR: <input>:1:8: undeclared reference to 'quantty'"},
+		{"an unknown CEL variable", "- type: object\n  kind: Pod\n  expr: \"size(pods) > 0\"\n", "x.md:13: check 1: object: expr \"size(pods) > 0\" does not compile: ERROR: <input>:1:6: undeclared reference to 'pods'"},
+		{"a with: name that clashes", "- type: object\n  kind: Pod\n  expr: \"size(objects) > 0\"\n  with:\n    step: {kind: Node, name: a}\n", `x.md:14: check 1: object: with: name "step" is a variable every expression has`},
+		{"a denied manifest that does not decode", "- type: denied\n  reason: quota\n  manifest: |\n    apiVersion: v1\n    kind: Pod\n    metadata: {name: a}\n    spec: {containerz: []}\n", `x.md:13: check 1: denied: manifest: Pod: unknown field "spec.containerz"`},
+		{"a logs regex", "- type: logs\n  pod: web\n  match: \"(hello\"\n", `x.md:13: check 1: logs: field "match" is not a regular expression`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("x.md", []byte(lab(tc.block)))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("Parse = %v\nwant an error starting %q", err, tc.want)
 			}
 		})
 	}

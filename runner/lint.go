@@ -16,10 +16,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/kubernetes/scheme"
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/labs-dev/labs/checks"
@@ -171,7 +168,7 @@ func (l *linter) script(file string, fence int, text string) {
 			if lit, ok := p.(*syntax.Lit); ok {
 				body.WriteString(lit.Value)
 			} else {
-				body.WriteString(anyValue) // an expansion
+				body.WriteString(checks.PlaceholderValue) // an expansion
 			}
 		}
 		text := body.String()
@@ -218,20 +215,11 @@ var manifestKeys = regexp.MustCompile(`(?m)^\s*(apiVersion|kind):`)
 
 func looksLikeManifest(s string) bool { return len(manifestKeys.FindAllString(s, 2)) == 2 }
 
-// varRef is a lab fact or captured value; lint cannot know it, and any
-// name-like value decodes where it may stand.
-var varRef = regexp.MustCompile(`\$\{[A-Z_][A-Z0-9_]*\}`)
-
-// anyValue stands for what lint cannot know (a fact, a shell expansion): a
-// YAML string that is also a valid name, label and quantity.
-const anyValue = "1m"
-
 // manifests decodes each YAML document strictly with the Kubernetes scheme:
 // an unknown or misspelt field is an error, as `kubectl apply` would say
 // only on a cluster. first is the file line of the text's first line.
 func (l *linter) manifests(file string, first int, text string) {
-	codecs := kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme, kjson.SerializerOptions{Yaml: true, Strict: true})
-	text = varRef.ReplaceAllString(text, anyValue)
+	text = checks.WithPlaceholders(text)
 	rd := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(text)))
 	line := first
 	for {
@@ -244,30 +232,32 @@ func (l *linter) manifests(file string, first int, text string) {
 			return
 		}
 		at := line + leadingBlankLines(doc)
+		docStart := line
 		line += bytes.Count(doc, []byte("\n")) + 1 // and its "---"
 		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
 			continue
 		}
-		var tm runtime.TypeMeta
-		if err := utilyaml.Unmarshal(doc, &tm); err != nil {
-			l.add(file, at, "manifest: "+err.Error())
-			continue
-		}
-		gv, _ := schema.ParseGroupVersion(tm.APIVersion)
-		if tm.Kind == "" || tm.APIVersion == "" {
-			l.add(file, at, "manifest: every object needs apiVersion and kind")
-			continue
-		}
-		obj, _, err := codecs.Decode(doc, nil, nil)
+		obj, tm, err := checks.DecodeManifest(doc)
 		if err != nil {
-			if runtime.IsNotRegisteredError(err) && !scheme.Scheme.IsGroupRegistered(gv.Group) {
-				continue // a custom resource (or a CRD): its schema lives in the cluster
+			// A YAML error names its line within the document: say the
+			// file's.
+			n, msg := checks.YAMLErrorLine(err)
+			msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
+			switch {
+			case n > 0:
+				l.add(file, docStart+n-1, "manifest: "+msg)
+			case tm.Kind != "" && strings.HasPrefix(msg, tm.Kind+": "):
+				l.add(file, at, "manifest "+msg)
+			default:
+				l.add(file, at, "manifest: "+msg)
 			}
-			l.add(file, at, fmt.Sprintf("manifest %s: %s", tm.Kind, strings.TrimPrefix(err.Error(), "strict decoding error: ")))
 			continue
+		}
+		if obj == nil {
+			continue // a custom resource (or a CRD): its schema lives in the cluster
 		}
 		for _, img := range imagesOf(obj) {
-			if !slices.Contains(images.Tags(), img) && !strings.Contains(img, anyValue) { // an expansion: unknown
+			if !slices.Contains(images.Tags(), img) && !strings.Contains(img, checks.PlaceholderValue) { // an expansion: unknown
 				l.add(file, at, fmt.Sprintf("manifest %s: image %q is not one labs loads (%s): nothing is pulled, so it would never start; to show a failed pull on purpose, do it in a step (kubectl set image)", tm.Kind, img, strings.Join(images.Tags(), ", ")))
 			}
 		}

@@ -59,7 +59,8 @@ func TestLintFindsProblems(t *testing.T) {
 		{"image not loaded", lab("```yaml\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx:1.25}]}\n```\n" + fmtStep("true")), `image "nginx:1.25" is not one labs loads`, 8},
 		{"heredoc manifest", lab(fmtStep("kubectl apply -f - <<'YAML'\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec: {replica: 2}\nYAML")), `manifest Deployment: unknown field "spec.replica"`, 13},
 		{"unknown built-in kind", lab("```setup\napiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: w}\n```\n" + fmtStep("true")), `no kind "Deploymnet"`, 8},
-		{"bad check", lab("## One\n```check\n- {type: pod-count, selector: app=web, cont: 1}\n```\n```solve\ntrue\n```\n"), `unknown field "cont"`, 8},
+		{"bad check", lab("## One\n```check\n- {type: pod-count, selector: app=web, cont: 1}\n```\n```solve\ntrue\n```\n"), `unknown field "cont"`, 9},
+		{"YAML error in a setup block, at its own line", lab("```setup\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n data: {}\n```\n" + fmtStep("true")), "manifest: yaml: did not find expected key", 11},
 		{"no solve", lab("## One\n```check\n- {type: pod-count, selector: app=web, count: 1}\n```\n"), "no ```solve block", 7},
 		{"front matter", "---\nid: demo\ntitle: Demo\n---\n## x\n", `field "summary" is required`, 2},
 	}

@@ -16,11 +16,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -483,7 +485,11 @@ func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*
 			return nil, err
 		}
 	}
-	return &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, ns: ns, env: env, log: r.Display.Status, nodes: r.nodes()}}, nil
+	eng := &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, dyn: dyn, mapper: mapper, ns: ns, env: env, log: r.Display.Status, nodes: r.nodes()}}
+	if cfg != nil {
+		eng.Clock = serverClock(cfg)
+	}
+	return eng, nil
 }
 
 // engineFor is the check engine on the learner's namespace ns, with a
@@ -508,6 +514,8 @@ type prober struct {
 	c      kubernetes.Interface
 	stream kubernetes.Interface
 	cfg    *rest.Config // exec and HTTP go through it; nil with a fake client
+	dyn    dynamic.Interface
+	mapper meta.RESTMapper
 	ns     string
 	env    *scriptEnv
 	log    func(string)

@@ -10,7 +10,13 @@ import (
 	"net/url"
 	"strings"
 
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
@@ -112,4 +118,97 @@ func (p *prober) NodeProcess(ctx context.Context, nodeName, containerID string) 
 func (p *prober) NodeExec(ctx context.Context, nodeName string, cmd []string) (checks.ExecResult, error) {
 	res, err := p.nodes.Exec(ctx, nodeName, cmd)
 	return checks.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, err
+}
+
+// DryRun sends a request as a server-side dry run, as the learner or as an
+// impersonated ServiceAccount, and returns the API server's refusal (nil
+// when it would accept). Nothing is stored.
+func (p *prober) DryRun(ctx context.Context, req checks.DryRunRequest) error {
+	if p.dyn == nil || p.mapper == nil {
+		return errNoCluster
+	}
+	gvk := req.Object.GroupVersionKind()
+	mapping, err := p.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return fmt.Errorf("the cluster serves no kind %s %s", gvk.GroupVersion(), gvk.Kind)
+	}
+	dyn := p.dyn
+	if req.ServiceAccount != "" {
+		if p.cfg == nil {
+			return errNoCluster
+		}
+		ns, name, _ := strings.Cut(req.ServiceAccount, "/")
+		cfg := rest.CopyConfig(p.cfg)
+		cfg.Impersonate = rest.ImpersonationConfig{
+			UserName: serviceaccount.MakeUsername(ns, name),
+			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		}
+		if dyn, err = dynamic.NewForConfig(cfg); err != nil {
+			return err
+		}
+	}
+	var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := req.Object.GetNamespace()
+		if ns == "" {
+			ns = req.Namespace
+			req.Object.SetNamespace(ns)
+		}
+		ri = dyn.Resource(mapping.Resource).Namespace(ns)
+	}
+	dry := []string{metav1.DryRunAll}
+	switch req.Verb {
+	case "delete":
+		return ri.Delete(ctx, req.Object.GetName(), metav1.DeleteOptions{DryRun: dry})
+	case "apply":
+		_, err = ri.Apply(ctx, req.Object.GetName(), req.Object, metav1.ApplyOptions{DryRun: dry, FieldManager: "labs-check", Force: true})
+	default:
+		_, err = ri.Create(ctx, req.Object, metav1.CreateOptions{DryRun: dry, FieldValidation: metav1.FieldValidationStrict})
+	}
+	return err
+}
+
+// Logs reads a container's log through the API server, as `kubectl logs`
+// does: at most 1 MiB of it.
+func (p *prober) Logs(ctx context.Context, req checks.LogsRequest) (string, error) {
+	limit := int64(1 << 20)
+	opts := &corev1.PodLogOptions{Container: req.Container, Previous: req.Previous, LimitBytes: &limit}
+	if !req.Since.IsZero() {
+		t := metav1.NewTime(req.Since)
+		opts.SinceTime = &t
+	}
+	b, err := p.c.CoreV1().Pods(req.Namespace).GetLogs(req.Pod, opts).DoRaw(ctx)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// serverClock reads the API server's time from the Date of its answer to
+// /version (whole seconds): objects and events carry its times, and a
+// laptop VM's clock may drift from it. This machine's clock when it does
+// not answer.
+func serverClock(cfg *rest.Config) func(context.Context) time.Time {
+	return func(ctx context.Context) time.Time {
+		hc, err := rest.HTTPClientFor(cfg)
+		if err != nil {
+			return time.Now()
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		r, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+"/version", nil)
+		if err != nil {
+			return time.Now()
+		}
+		resp, err := hc.Do(r)
+		if err != nil {
+			return time.Now()
+		}
+		defer resp.Body.Close()
+		t, err := http.ParseTime(resp.Header.Get("Date"))
+		if err != nil {
+			return time.Now()
+		}
+		return t
+	}
 }

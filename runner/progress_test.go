@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -214,5 +215,35 @@ func TestStartFromAFile(t *testing.T) {
 	err := r.Show(ctx)
 	if err == nil || !strings.Contains(err.Error(), "the current lab draft was started from "+draft+", which cannot be read now") {
 		t.Errorf("show after the file is gone = %v", err)
+	}
+}
+
+// Defect: `labs reset LAB --labs-dir DIR` recorded the lab without its
+// file, so later commands (without the flag) could not find it. Reset
+// records the file as start does.
+func TestResetOfALabFromAFolderKeepsItsFile(t *testing.T) {
+	client := fake.NewSimpleClientset(readyNode())
+	r, _, out := newTestRunner(t, client, fakeDocker{})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "other.md"), demoIn("other", "Other"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	builtin := r.Catalog
+	withDir, err := LoadCatalog(Source{Origin: BuiltIn, FS: fstest.MapFS{"demo.md": {Data: []byte(demoLab)}}}, Source{Origin: dir, FS: os.DirFS(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r.Catalog = withDir // labs reset other --labs-dir DIR
+	if err := r.Reset(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	r.Catalog = builtin // a later command, without the flag
+	out.Reset()
+	if err := r.Show(ctx); err != nil {
+		t.Fatalf("show after a reset of a lab from a folder: %v", err)
+	}
+	if !strings.Contains(out.String(), "Step 1/") {
+		t.Errorf("show:\n%s", out)
 	}
 }

@@ -69,20 +69,31 @@ func (r *Runner) findCurrent(id, file string) (*content.Lab, error) {
 	return lab, nil
 }
 
+// findNamed finds the lab a learner names (an id or a lab file) and the
+// file later commands read it from: its path for a lab file or a lab of
+// --labs-dir, so they need no flag; "" for a built-in lab.
+func (r *Runner) findNamed(name string) (*content.Lab, string, error) {
+	lab, err := r.Catalog.Find(name)
+	if err != nil {
+		return nil, "", err
+	}
+	file := r.Catalog.FileOf(name)
+	if IsLabFile(name) {
+		if file, err = filepath.Abs(name); err != nil {
+			return nil, "", fmt.Errorf("finding lab file %s: %w", name, err)
+		}
+	}
+	return lab, file, nil
+}
+
 // Start brings up the cluster (or reuses or resumes it), prepares the lab's
 // namespace and shows the current step: a new lab starts at step 1, a
 // started one resumes where the learner stopped. name is a lab id or the
 // path of a lab file.
 func (r *Runner) Start(ctx context.Context, name string) error {
-	lab, err := r.Catalog.Find(name)
+	lab, file, err := r.findNamed(name)
 	if err != nil {
 		return err
-	}
-	file := r.Catalog.FileOf(name) // a lab of --labs-dir: later commands need no flag
-	if IsLabFile(name) {
-		if file, err = filepath.Abs(name); err != nil {
-			return fmt.Errorf("finding lab file %s: %w", name, err)
-		}
 	}
 	c, err := r.ensureCluster(ctx)
 	if err != nil {
@@ -457,13 +468,8 @@ func (r *Runner) Reset(ctx context.Context, name string) error {
 		file = f
 	} else {
 		var err error
-		if lab, err = r.Catalog.Find(name); err != nil {
+		if lab, file, err = r.findNamed(name); err != nil {
 			return err
-		}
-		if IsLabFile(name) {
-			if file, err = filepath.Abs(name); err != nil {
-				return err
-			}
 		}
 	}
 	c, err := r.client()
