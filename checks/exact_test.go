@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/cel-go/cel"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -365,5 +366,53 @@ func TestExactChecksRefuseMistakes(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseSpecs(%s) = %v; want an error containing %q", src, err, want)
 		}
+	}
+}
+
+// The libraries docs/authoring.md names are there, as Kubernetes has them.
+func TestCELLibraries(t *testing.T) {
+	for _, src := range []string{
+		"quantity('209715200').compareTo(quantity('200Mi')) == 0",
+		"quantity('1Gi').isLessThan(quantity('1500Gi')) && quantity('1Gi').add(quantity('1Gi')).asInteger() == 2147483648",
+		"isQuantity('200Mi') && !isQuantity('200MB!')",
+		"[3, 1, 2].sum() == 6 && [3, 1, 2].min() == 1 && [1, 2, 3].isSorted() && [1, 2, 3].indexOf(2) == 1",
+		"'abc 123'.find('[0-9]+') == '123' && 'a1b2'.findAll('[0-9]').size() == 2",
+		"url('https://example.com:8443/x').getPort() == '8443'",
+		"ip('10.0.0.1').family() == 4 && cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))",
+		"format.dns1123Label().validate('web').hasValue() == false",
+		"semver('1.34.4').isGreaterThan(semver('1.33.0'))",
+		"'A,B'.lowerAscii().split(',').join('-') == 'a-b' && '%s=%d'.format(['x', 1]) == 'x=1'",
+		"sets.contains([1, 2, 3], [2]) && {'a': 1}.all(k, v, v == 1)",
+		"timestamp('2026-12-06T10:00:05Z') >= step.started",
+	} {
+		prg, err := compileCELProgram(src, nil, func(*cel.Type) bool { return true }, "anything")
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		v, err := prg.eval(celInput{step: stepValue(&Baseline{Started: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)})})
+		if err != nil || v != true {
+			t.Errorf("%s = %v, %v; want true", src, v, err)
+		}
+	}
+}
+
+// Defect found running the OOM-order step ten times under load: a
+// `restartPolicy: Never` pod whose container was OOM-killed is Failed, and
+// terminated-reason looked only at live pods, so it passed only when the
+// kubelet happened to report the termination before the pod's phase.
+func TestTerminatedReasonOfAFinishedPod(t *testing.T) {
+	killed := func(p *corev1.Pod) {
+		p.Labels = map[string]string{"hog": "besteffort"}
+		p.Status.Phase = corev1.PodFailed
+		p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}
+	}
+	s := mustSpec(t, "{type: terminated-reason, selector: hog=besteffort, reason: OOMKilled}")
+	if got := runOnce(t, s, nil, pod("hog-besteffort", "h", 0, killed)); !got.Passed {
+		t.Errorf("a Failed pod whose container was OOM-killed: %s", got.Sentence())
+	}
+	running := pod("hog-besteffort", "h", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"hog": "besteffort"} })
+	if got := runOnce(t, s, nil, running); got.Passed || !strings.Contains(got.Found, "has terminated yet") {
+		t.Errorf("a running hog: %s", got.Sentence())
 	}
 }

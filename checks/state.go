@@ -83,6 +83,23 @@ func (s *State) PodsMatching(selector string) []*corev1.Pod {
 	return out
 }
 
+// PodsWith returns every pod whose labels match selector, finished or
+// being deleted too, sorted by name.
+func (s *State) PodsWith(selector string) []*corev1.Pod {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil
+	}
+	var out []*corev1.Pod
+	for _, p := range s.Pods() {
+		if sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // podContainer is one container status of a pod.
 type podContainer struct {
 	pod    *corev1.Pod

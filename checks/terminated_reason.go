@@ -18,7 +18,7 @@ func terminatedReasonType() Type {
 	return Type{
 		Name:   "terminated-reason",
 		Fields: "`selector`, `reason`, `container` (optional)",
-		Passes: "a matching container's last (or current) termination has this reason, e.g. `OOMKilled`",
+		Passes: "a matching container's last (or current) termination has this reason, e.g. `OOMKilled`; pods that have finished (`restartPolicy: Never`, a Job's) count, their last state is the evidence",
 		Example: `- type: terminated-reason
   selector: app=hog
   reason: OOMKilled`,
@@ -51,7 +51,10 @@ func (c *terminatedReason) Needs() []Resource { return []Resource{podResource()}
 func (c *terminatedReason) Concern() Concern { return Concern{Selector: c.selector} }
 
 func (c *terminatedReason) Evaluate(s *State) (bool, string) {
-	pods := s.PodsMatching(c.selector)
+	// Finished pods too: a killed container of a `restartPolicy: Never`
+	// pod leaves its pod Failed, and the kubelet may report the container's
+	// termination and the pod's phase in one update.
+	pods := s.PodsWith(c.selector)
 	if len(pods) == 0 {
 		return false, fmt.Sprintf("no pods match %s", c.selector)
 	}
