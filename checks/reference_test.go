@@ -56,3 +56,16 @@ func TestEveryTypeHasAWorkingExample(t *testing.T) {
 		}
 	}
 }
+
+// Defect: the reference said a capture gives "a string" while the prose
+// and the code take a string or a number. The reference says what the
+// code accepts.
+func TestCaptureReferenceSaysWhatTheCodeTakes(t *testing.T) {
+	_, err := compileCaptures(map[string]string{"FLAG": "true"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "it must give a string or a number") {
+		t.Fatalf("a capture giving a bool: %v", err)
+	}
+	if !strings.Contains(objectType().Fields, "a CEL expression giving a string or a number") {
+		t.Errorf("the object reference's capture field says otherwise: %s", objectType().Fields)
+	}
+}

@@ -66,20 +66,12 @@ func asTyped[T any](objs []*unstructured.Unstructured) []*T {
 // PodsMatching returns the live (not terminating, not finished) pods whose
 // labels match selector, sorted by name.
 func (s *State) PodsMatching(selector string) []*corev1.Pod {
-	sel, err := labels.Parse(selector)
-	if err != nil {
-		return nil
-	}
 	var out []*corev1.Pod
-	for _, p := range s.Pods() {
-		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			continue
-		}
-		if sel.Matches(labels.Set(p.Labels)) {
+	for _, p := range s.PodsWith(selector) {
+		if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			out = append(out, p)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
