@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/ext"
 	"k8s.io/apiserver/pkg/cel/library"
 )
@@ -83,6 +84,25 @@ func compileCELProgram(src string, with []string, ok func(*cel.Type) bool, want 
 	ast, iss := env.Compile(src)
 	if iss.Err() != nil {
 		return nil, fmt.Errorf("%q does not compile: %s", src, strings.ReplaceAll(iss.Err().Error(), "\n", " "))
+	}
+	// A loop variable named like a variable would hide it, and make what
+	// the expression reads ambiguous (`objects.all(object, ...)` is judged
+	// once, not per object).
+	taken := append(slices.Clone(builtinVars), with...)
+	var shadow string
+	celast.PreOrderVisit(ast.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() != celast.ComprehensionKind || shadow != "" {
+			return
+		}
+		c := e.AsComprehension()
+		for _, v := range []string{c.IterVar(), c.IterVar2()} {
+			if slices.Contains(taken, v) {
+				shadow = v
+			}
+		}
+	}))
+	if shadow != "" {
+		return nil, fmt.Errorf("%q names a loop variable %s, a variable the expression already has: call it something else", src, shadow)
 	}
 	if t := ast.OutputType(); !ok(t) {
 		return nil, fmt.Errorf("%q gives %s; it must give %s", src, t, want)

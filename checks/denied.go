@@ -150,17 +150,17 @@ func (c *denied) Probe(ctx context.Context, s *State, p Prober, _ string) (bool,
 	if sa != "" && !strings.Contains(sa, "/") {
 		sa = s.Namespace + "/" + sa
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	err := ap.DryRun(ctx, DryRunRequest{Namespace: s.Namespace, Verb: c.verb, Object: c.obj.DeepCopy(), ServiceAccount: sa})
+	err := ap.DryRun(rctx, DryRunRequest{Namespace: s.Namespace, Verb: c.verb, Object: c.obj.DeepCopy(), ServiceAccount: sa})
+	if ctx.Err() != nil {
+		return false, "", ctx.Err() // the wait ended, not the request
+	}
 	if err == nil {
 		return false, fmt.Sprintf("the API server would accept it (a dry run to %s passed every admission and RBAC check)", c.request()), nil
 	}
 	var st apierrors.APIStatus
 	if !errors.As(err, &st) {
-		if ctx.Err() != nil && ctx.Err() != context.DeadlineExceeded {
-			return false, "", ctx.Err()
-		}
 		return false, fmt.Sprintf("could not ask the API server: %v", err), nil
 	}
 	said := fmt.Sprintf("%s: %s", st.Status().Reason, st.Status().Message)

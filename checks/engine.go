@@ -151,7 +151,7 @@ func (e *Engine) Run(ctx context.Context, specs []Spec, opts Options) ([]Result,
 	results := make([]Result, len(specs))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	wait := stepWait(specs, opts.Timeout)
+	wait := stepWait(specs, compiled, opts.Timeout)
 	for i, c := range compiled {
 		if opts.Passed[i] {
 			results[i] = Result{Index: i, Expected: expectedOf(specs[i], c), Found: "passed earlier in this step", Passed: true}
@@ -289,18 +289,24 @@ func Bound(specs []Spec, override time.Duration) time.Duration {
 }
 
 // stepWait is how long each state check of a step may wait: the step's
-// longest timeout (or the override, when positive). The step's verdict
+// longest wait (or the override, when positive). The step's verdict
 // comes only when its slowest check settles, so a check that gave up
 // sooner than its siblings would only fail a step they are still waiting
 // on: two checks of one outcome (the first OOM kill, then the second)
-// must not silently have different deadlines.
-func stepWait(specs []Spec, override time.Duration) time.Duration {
+// must not silently have different deadlines. An active check's timeout
+// bounds its action, not a wait: it does not count.
+func stepWait(specs []Spec, compiled []Check, override time.Duration) time.Duration {
 	if override > 0 {
 		return override
 	}
 	var d time.Duration
-	for _, s := range specs {
-		d = max(d, TimeoutOf(s))
+	for i, s := range specs {
+		if _, active := compiled[i].(ActiveCheck); !active {
+			d = max(d, TimeoutOf(s))
+		}
+	}
+	if d == 0 {
+		d = DefaultTimeout
 	}
 	return d
 }
@@ -318,7 +324,7 @@ func (e *Engine) syncDeadline(specs []Spec, compiled []Check, opts Options) time
 		return 10 * time.Second
 	}
 	// A slow first list (a cluster just resumed) is not a dead one.
-	return max(stepWait(specs, opts.Timeout), 3*time.Second)
+	return max(stepWait(specs, compiled, opts.Timeout), 3*time.Second)
 }
 
 func (e *Engine) judge(ctx context.Context, w *watcher, i int, c Check, timeout time.Duration, opts Options) Result {

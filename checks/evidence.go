@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -51,12 +52,13 @@ func TakeBaseline(ctx context.Context, dyn dynamic.Interface, ns string, eventNa
 		return nil, fmt.Errorf("recording baseline of namespace %s: %w", ns, err)
 	}
 	var events []*unstructured.Unstructured
+	read := append([]string{ns}, eventNamespaces...)
+	if slices.Contains(read, AllNamespaces) {
+		read = []string{metav1.NamespaceAll} // one list holds them all
+	}
 	seen := map[string]bool{}
-	for _, en := range append([]string{ns}, eventNamespaces...) {
-		if en == AllNamespaces {
-			en = metav1.NamespaceAll
-		}
-		if seen[en] || seen[metav1.NamespaceAll] {
+	for _, en := range read {
+		if seen[en] {
 			continue
 		}
 		seen[en] = true

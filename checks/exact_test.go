@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,13 @@ func allocatable(name, mem string) *corev1.Node {
 	n.Status.Allocatable = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(mem)}
 	return n
 }
+
+func quota(key, value string) *corev1.ResourceQuota {
+	return &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "memory", Namespace: ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceName(key): resource.MustParse(value)}}}
+}
+
+func labelled(d *appsv1.Deployment) { d.Labels = map[string]string{"app": "web"} }
 
 const drained = `{type: object, kind: Pod, namespace: "*", count: 0,
   expr: "object.spec.?nodeName.orValue('') == 'w2' && !object.metadata.?ownerReferences.orValue([]).exists(o, o.kind == 'DaemonSet')"}`
@@ -113,6 +121,28 @@ func TestExactObjectChecks(t *testing.T) {
 			wrong:     []runtime.Object{deployment("web", 2, 2), pod("web-a", "a", 0)},
 			wrongSays: "`size(pods) == object.spec.replicas` is false (Deployment web)",
 			right:     []runtime.Object{deployment("web", 2, 2), pod("web-a", "a", 0), pod("web-b", "b", 0)},
+		},
+		{
+			// The resources lab's quota: either key, any spelling of 1Gi.
+			name:      "optional map keys and quantities",
+			spec:      `{type: object, kind: ResourceQuota, name: memory, expr: "[object.spec.?hard[?'requests.memory'], object.spec.?hard[?'memory']].exists(q, q.hasValue() && quantity(q.value()).compareTo(quantity('1Gi')) == 0)"}`,
+			wrong:     []runtime.Object{quota("requests.memory", "2Gi")},
+			wrongSays: "is false (ResourceQuota memory)",
+			right:     []runtime.Object{quota("memory", "1073741824")},
+		},
+		{
+			name:      "optional map keys and quantities, the other key",
+			spec:      `{type: object, kind: ResourceQuota, name: memory, expr: "[object.spec.?hard[?'requests.memory'], object.spec.?hard[?'memory']].exists(q, q.hasValue() && quantity(q.value()).compareTo(quantity('1Gi')) == 0)"}`,
+			wrong:     []runtime.Object{quota("limits.memory", "1Gi")},
+			wrongSays: "is false (ResourceQuota memory)",
+			right:     []runtime.Object{quota("requests.memory", "1024Mi")},
+		},
+		{
+			name:      "a with: list and a list-level expr",
+			spec:      `{type: object, kind: Deployment, selector: app=web, with: {nodes: {kind: Node}}, expr: "objects.map(d, d.spec.replicas).sum() <= size(nodes) * 2"}`,
+			wrong:     []runtime.Object{deployment("web", 5, 5, labelled), allocatable("w1", "1Gi"), allocatable("w2", "1Gi")},
+			wrongSays: "is false over 1 Deployment",
+			right:     []runtime.Object{deployment("web", 4, 4, labelled), allocatable("w1", "1Gi"), allocatable("w2", "1Gi")},
 		},
 		{
 			name:      "CEL list, regex and string libraries",
@@ -414,5 +444,85 @@ func TestTerminatedReasonOfAFinishedPod(t *testing.T) {
 	running := pod("hog-besteffort", "h", 0, func(p *corev1.Pod) { p.Labels = map[string]string{"hog": "besteffort"} })
 	if got := runOnce(t, s, nil, running); got.Passed || !strings.Contains(got.Found, "has terminated yet") {
 		t.Errorf("a running hog: %s", got.Sentence())
+	}
+}
+
+// A loop variable may not hide a variable: what the expression reads (each
+// object, or the list once; the step's start) must be plain.
+func TestLoopVariablesCannotHideVariables(t *testing.T) {
+	for _, src := range []string{
+		"{type: object, kind: Pod, expr: 'objects.all(object, object.metadata.name != \"\")'}",
+		"{type: object, kind: Pod, expr: 'objects.exists(step, step.metadata.name == \"x\")'}",
+		"{type: object, kind: Pod, with: {nd: {kind: Node, name: a}}, expr: 'objects.all(nd, size(nd.metadata.name) > 0)'}",
+	} {
+		_, err := ParseSpecs([]byte("- " + src))
+		if err == nil || !strings.Contains(err.Error(), "names a loop variable") {
+			t.Errorf("ParseSpecs(%s) = %v; want the loop variable refused", src, err)
+		}
+	}
+}
+
+// A logs check without `container` reads the pod's first container by name
+// (the API server wants one when a pod has several), and an exact count
+// fails while a selected pod's log could not be read.
+func TestLogsReadsANamedContainerAndEveryPod(t *testing.T) {
+	two := pod("web-a", "a", 0, func(p *corev1.Pod) {
+		p.Spec.Containers = []corev1.Container{{Name: "app"}, {Name: "sidecar"}}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{
+			{Name: "app", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
+			{Name: "sidecar", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
+		}
+	})
+	var asked []string
+	e := fakeEngine(two, pod("web-b", "b", 0))
+	e.Prober = &fakeProber{logs: func(r LogsRequest) (string, error) {
+		asked = append(asked, r.Pod+"/"+r.Container)
+		if r.Pod == "web-b" {
+			return "", errors.New("the kubelet did not answer")
+		}
+		return "ready\n", nil
+	}}
+	res := runWith(t, e, mustSpec(t, "{type: logs, selector: app=web, match: ready, count: 1}"))
+	if res.Passed || !strings.Contains(res.Found, "pod web-b: the kubelet did not answer") {
+		t.Errorf("one log unread, an exact count: %s", res.Sentence())
+	}
+	if !slices.Contains(asked, "web-a/app") || !slices.Contains(asked, "web-b/web") {
+		t.Errorf("containers asked: %v; want each pod's first container by name", asked)
+	}
+}
+
+// A pod that had already finished, or is being deleted, when the step
+// began proves nothing about this step.
+func TestTerminatedReasonIgnoresOldPods(t *testing.T) {
+	killed := func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodFailed
+		p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}
+	}
+	old := pod("web-old", "old", 0, killed)
+	b := NewBaseline([]*corev1.Pod{old}, nil)
+	s := mustSpec(t, "{type: terminated-reason, selector: app=web, reason: OOMKilled}")
+	if got := runOnce(t, s, b, old); got.Passed {
+		t.Errorf("a pod killed before the step: %s", got.Sentence())
+	}
+	deleting := pod("web-del", "del", 0, killed, func(p *corev1.Pod) {
+		now := metav1.Now()
+		p.DeletionTimestamp, p.Finalizers = &now, []string{"labs/hold"}
+	})
+	if got := runOnce(t, s, b, deleting); got.Passed {
+		t.Errorf("a pod being deleted: %s", got.Sentence())
+	}
+	if got := runOnce(t, s, b, pod("web-new", "new", 0, killed)); !got.Passed {
+		t.Errorf("a pod killed during the step: %s", got.Sentence())
+	}
+}
+
+// A with: name that matches objects in several namespaces is ambiguous.
+func TestWithByNameInEveryNamespaceMustBeOne(t *testing.T) {
+	s := mustSpec(t, `{type: object, kind: Deployment, name: web, with: {other: {kind: Deployment, name: web, namespace: "*"}}, expr: "other.spec.replicas == 1"}`)
+	d2 := deployment("web", 1, 1)
+	d2.Namespace = "elsewhere"
+	got := runOnce(t, s, nil, deployment("web", 1, 1), d2)
+	if got.Passed || !strings.Contains(got.Found, "2 objects are Deployment web (with: other), in namespaces elsewhere, lab: give its namespace") {
+		t.Errorf("two of them: %s", got.Sentence())
 	}
 }

@@ -184,11 +184,15 @@ func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 	if p == nil {
 		return false, "", fmt.Errorf("http checks need a cluster")
 	}
+	// All the requests of one judgement share a bound, so a slow Service
+	// cannot hold a live view (labs watch) for minutes.
+	bounded, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	seen := map[string]int{}
 	var order []string
 	found := ""
 	for i := 0; i < c.requests; i++ {
-		ok, f, key := c.ask(ctx, s, p)
+		ok, f, key := c.ask(bounded, s, p)
 		if ctx.Err() != nil {
 			return false, "", ctx.Err()
 		}

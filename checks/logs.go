@@ -154,14 +154,20 @@ func (c *logsCheck) pods(s *State) (out []*corev1.Pod, skipped []string) {
 	return out, skipped
 }
 
-// hasRun: the container (the first one when unnamed) is running or has
-// ended, so it has a log; with previous, it has ended once before.
+// container is the container whose log is read: the one named, else the
+// pod's first (the API server wants a name when a pod has several).
+func (c *logsCheck) container(p *corev1.Pod) string {
+	if c.p.Container == "" && len(p.Spec.Containers) > 0 {
+		return p.Spec.Containers[0].Name
+	}
+	return c.p.Container
+}
+
+// hasRun: the container is running or has ended, so it has a log; with
+// previous, it has ended once before.
 func (c *logsCheck) hasRun(p *corev1.Pod) bool {
 	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
-	name := c.p.Container
-	if name == "" && len(p.Spec.Containers) > 0 {
-		name = p.Spec.Containers[0].Name
-	}
+	name := c.container(p)
 	for _, cs := range statuses {
 		if cs.Name != name {
 			continue
@@ -190,16 +196,21 @@ func (c *logsCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 	if c.p.SinceStep && s.Baseline != nil {
 		since = s.Baseline.Started
 	}
-	total, perPod, last := 0, []string{}, ""
-	for _, pod := range pods[:min(len(pods), maxLogPods)] {
+	if len(pods) > maxLogPods {
+		skipped = append(skipped, fmt.Sprintf("%d more pods not read (at most %d are)", len(pods)-maxLogPods, maxLogPods))
+		pods = pods[:maxLogPods]
+	}
+	total, perPod, last, unread := 0, []string{}, "", len(skipped)
+	for _, pod := range pods {
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		text, err := ap.Logs(rctx, LogsRequest{Namespace: pod.Namespace, Pod: pod.Name, Container: c.p.Container, Previous: c.p.Previous, Since: since})
+		text, err := ap.Logs(rctx, LogsRequest{Namespace: pod.Namespace, Pod: pod.Name, Container: c.container(pod), Previous: c.p.Previous, Since: since})
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, "", ctx.Err()
 			}
 			skipped = append(skipped, fmt.Sprintf("pod %s: %v", pod.Name, err))
+			unread++
 			continue
 		}
 		n := 0
@@ -223,7 +234,8 @@ func (c *logsCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 	ok = total >= 1
 	switch {
 	case c.p.Count != nil:
-		ok = total == *c.p.Count
+		// An exact count needs every selected pod's log read.
+		ok = total == *c.p.Count && unread == 0
 	case c.p.Min != nil:
 		ok = total >= *c.p.Min
 	}

@@ -228,10 +228,17 @@ func (b binding) value(s *State) (v any, missing string) {
 		}
 		return list, ""
 	}
-	if len(sel) == 0 {
+	switch len(sel) {
+	case 0:
 		return nil, fmt.Sprintf("no %s%s (with: %s)", b.what(), b.where(), b.name)
+	case 1:
+		return sel[0].Object, ""
 	}
-	return sel[0].Object, ""
+	var where []string
+	for _, o := range sel {
+		where = append(where, o.GetNamespace())
+	}
+	return nil, fmt.Sprintf("%d objects are %s (with: %s), in namespaces %s: give its namespace", len(sel), b.what(), b.name, strings.Join(where, ", "))
 }
 
 // object: any kind the cluster serves, selected by name or labels, checked

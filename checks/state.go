@@ -172,6 +172,15 @@ func NewBaseline(pods []*corev1.Pod, events []*corev1.Event) *Baseline {
 	return b
 }
 
+// pod is the baseline's record of the pod with this UID.
+func (b *Baseline) pod(uid string) (PodRecord, bool) {
+	if b == nil {
+		return PodRecord{}, false
+	}
+	r, ok := b.Pods[uid]
+	return r, ok
+}
+
 // matching returns the baseline pods whose labels match selector.
 func (b *Baseline) matching(selector string) map[string]PodRecord {
 	out := map[string]PodRecord{}

@@ -53,8 +53,16 @@ func (c *terminatedReason) Concern() Concern { return Concern{Selector: c.select
 func (c *terminatedReason) Evaluate(s *State) (bool, string) {
 	// Finished pods too: a killed container of a `restartPolicy: Never`
 	// pod leaves its pod Failed, and the kubelet may report the container's
-	// termination and the pod's phase in one update.
-	pods := s.PodsWith(c.selector)
+	// termination and the pod's phase in one update. Not a pod being
+	// deleted, nor one that had finished before the step began.
+	var pods []*corev1.Pod
+	for _, p := range s.PodsWith(c.selector) {
+		finished := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+		if _, before := s.Baseline.pod(string(p.UID)); p.DeletionTimestamp != nil || finished && before {
+			continue
+		}
+		pods = append(pods, p)
+	}
 	if len(pods) == 0 {
 		return false, fmt.Sprintf("no pods match %s", c.selector)
 	}

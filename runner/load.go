@@ -487,7 +487,7 @@ func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*
 	}
 	eng := &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, dyn: dyn, mapper: mapper, ns: ns, env: env, log: r.Display.Status, nodes: r.nodes()}}
 	if cfg != nil {
-		eng.Clock = serverClock(cfg)
+		eng.Clock = serverClock(cfg, r.Display.Status)
 	}
 	return eng, nil
 }

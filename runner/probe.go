@@ -130,7 +130,7 @@ func (p *prober) DryRun(ctx context.Context, req checks.DryRunRequest) error {
 	gvk := req.Object.GroupVersionKind()
 	mapping, err := p.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
-		return fmt.Errorf("the cluster serves no kind %s %s", gvk.GroupVersion(), gvk.Kind)
+		return fmt.Errorf("the cluster serves no kind %s %s: %w", gvk.GroupVersion(), gvk.Kind, err)
 	}
 	dyn := p.dyn
 	if req.ServiceAccount != "" {
@@ -139,12 +139,11 @@ func (p *prober) DryRun(ctx context.Context, req checks.DryRunRequest) error {
 		}
 		ns, name, _ := strings.Cut(req.ServiceAccount, "/")
 		cfg := rest.CopyConfig(p.cfg)
-		cfg.Impersonate = rest.ImpersonationConfig{
-			UserName: serviceaccount.MakeUsername(ns, name),
-			Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
-		}
+		// The API server gives an impersonated ServiceAccount its groups;
+		// naming them would need the right to impersonate groups too.
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: serviceaccount.MakeUsername(ns, name)}
 		if dyn, err = dynamic.NewForConfig(cfg); err != nil {
-			return err
+			return fmt.Errorf("a client acting as ServiceAccount %s: %w", req.ServiceAccount, err)
 		}
 	}
 	var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
@@ -186,29 +185,38 @@ func (p *prober) Logs(ctx context.Context, req checks.LogsRequest) (string, erro
 
 // serverClock reads the API server's time from the Date of its answer to
 // /version (whole seconds): objects and events carry its times, and a
-// laptop VM's clock may drift from it. This machine's clock when it does
-// not answer.
-func serverClock(cfg *rest.Config) func(context.Context) time.Time {
+// laptop VM's clock may drift from it. When it does not answer, this
+// machine's clock, and say so (checks comparing times may then be off).
+func serverClock(cfg *rest.Config, say func(string)) func(context.Context) time.Time {
 	return func(ctx context.Context) time.Time {
-		hc, err := rest.HTTPClientFor(cfg)
+		t, err := serverTime(ctx, cfg)
 		if err != nil {
-			return time.Now()
-		}
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		r, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+"/version", nil)
-		if err != nil {
-			return time.Now()
-		}
-		resp, err := hc.Do(r)
-		if err != nil {
-			return time.Now()
-		}
-		defer resp.Body.Close()
-		t, err := http.ParseTime(resp.Header.Get("Date"))
-		if err != nil {
+			say(fmt.Sprintf("the API server's time could not be read (%v): the step's start is this machine's time", err))
 			return time.Now()
 		}
 		return t
 	}
+}
+
+func serverTime(ctx context.Context, cfg *rest.Config) (time.Time, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+"/version", nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	resp, err := hc.Do(r)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer resp.Body.Close()
+	t, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("its answer's Date %q: %w", resp.Header.Get("Date"), err)
+	}
+	return t, nil
 }
