@@ -24,6 +24,13 @@ type Lab struct {
 	// Captures maps each name a check captures (`capture:`) to the step
 	// (0-based) whose check sets it; later steps use it as ${NAME}.
 	Captures map[string]int
+	// ScopeLine is the front matter's line that sets Scope (`scope:`, or
+	// the old `changesNodes:`), where `labs lint` says the lab needs more;
+	// 0 when none does and Scope is the default.
+	ScopeLine int
+	// ChangesNodesLine is the line of the old field `changesNodes:`, 0
+	// when the file has none: `labs lint` says what to write instead.
+	ChangesNodesLine int
 }
 
 // Meta is the lab's YAML front matter.
@@ -34,9 +41,11 @@ type Meta struct {
 	Duration  string `json:"duration,omitempty"`
 	Level     string `json:"level,omitempty"`
 	Namespace string `json:"namespace"`
-	// ChangesNodes says the lab changes the nodes every lab shares (cordon,
-	// taints): it needs a ```cleanup block.
-	ChangesNodes bool `json:"changesNodes,omitempty"`
+	// Scope is how much of the cluster the lab needs: ScopeNamespace,
+	// ScopeCluster or ScopeNode, always one of them once parsed (a file
+	// that names none gets ScopeNamespace; `labs lint` says when the lab
+	// needs more).
+	Scope string `json:"scope,omitempty"`
 	// Points a step is worth in `labs grade`, by step number (1-based);
 	// a step not named is worth 1.
 	Points map[int]int `json:"points,omitempty"`
@@ -44,6 +53,37 @@ type Meta struct {
 	// enforces (`labs grade`): baseline unless the lab needs more
 	// (privileged, for a hostNetwork pod).
 	PodSecurity string `json:"podSecurity,omitempty"`
+}
+
+// The scopes a lab declares in its front matter (`scope:`), from the least
+// to the most of the cluster it needs. A class on a shared cluster, where
+// each learner has only a namespace, runs only ScopeNamespace labs.
+const (
+	// ScopeNamespace: everything the lab does and checks stays in its own
+	// namespace; it reads nothing outside it either.
+	ScopeNamespace = "namespace"
+	// ScopeCluster: the lab reads or changes cluster-scoped objects
+	// (Nodes, a ClusterRole, a PriorityClass) or other namespaces.
+	ScopeCluster = "cluster"
+	// ScopeNode: the lab needs the nodes themselves (`labs node`, checks
+	// that read a container's cgroup or process on its node).
+	ScopeNode = "node"
+)
+
+// ScopeRank orders scopes by how much of the cluster they need:
+// ScopeNamespace 0, ScopeCluster 1, ScopeNode 2; -1 for anything else. A
+// lab of scope a runs where scope b is granted when
+// ScopeRank(a) <= ScopeRank(b).
+func ScopeRank(s string) int {
+	switch s {
+	case ScopeNamespace:
+		return 0
+	case ScopeCluster:
+		return 1
+	case ScopeNode:
+		return 2
+	}
+	return -1
 }
 
 // StepPoints is what step i (0-based) is worth in `labs grade`.
@@ -80,6 +120,9 @@ type Step struct {
 	Checks []checks.Spec
 	Solve  string
 	Hint   string
+	// CheckLines are the lines of the file where each of Checks starts
+	// (its entry in the ```check block), for messages.
+	CheckLines []int
 	// SolveLine is the line of the ```solve fence, for messages.
 	SolveLine int
 }

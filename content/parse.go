@@ -10,6 +10,7 @@ import (
 	"github.com/labs-dev/labs/checks"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
+	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -42,8 +43,11 @@ func Parse(name string, src []byte) (*Lab, error) {
 	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
 	src = bytes.TrimPrefix(src, []byte("\ufeff")) // a BOM, as Windows editors write
 	lab := &Lab{Source: name}
-	body, bodyLine, err := splitFrontMatter(name, src, &lab.Meta)
+	fm, body, bodyLine, err := splitFrontMatter(name, src)
 	if err != nil {
+		return nil, err
+	}
+	if err := fm.setScope(name, lab); err != nil {
 		return nil, err
 	}
 	p := &parser{file: name, src: body, lineOffset: bodyLine - 1, captured: map[string]int{}, pending: map[string]int{}}
@@ -60,35 +64,142 @@ func Parse(name string, src []byte) (*Lab, error) {
 	default:
 		return nil, &ParseError{name, 2, fmt.Sprintf("front matter: podSecurity %q: it is baseline (the default), restricted or privileged", lab.PodSecurity)}
 	}
-	if lab.ChangesNodes && len(lab.Cleanup) == 0 {
-		return nil, &ParseError{name, 2, "front matter says changesNodes: a lab that changes the shared nodes needs a ```cleanup sh block that undoes it (run at reset, after labs test, and before another lab starts)"}
+	// What a lab's scripts change on the nodes is judged by `labs lint`,
+	// which reads them as sh; an old file says so itself.
+	if fm.ChangesNodes != nil && *fm.ChangesNodes && len(lab.Cleanup) == 0 {
+		return nil, &ParseError{name, lab.ChangesNodesLine, "front matter says changesNodes: true (the old name of scope: cluster): a lab that changes the nodes every lab shares needs a ```cleanup sh block before its first step that undoes it (kubectl uncordon, labs node memory NODE --lift), run at reset, after labs test and before another lab starts"}
 	}
 	return lab, nil
 }
 
-func splitFrontMatter(name string, src []byte, meta *Meta) ([]byte, int, error) {
+// frontMatter is the YAML between the two '---' lines: the lab's Meta,
+// old fields still read, and the line of each top-level field.
+type frontMatter struct {
+	Meta
+	// ChangesNodes is the old name of scope: true reads as scope: cluster.
+	ChangesNodes *bool
+	lines        map[string]int
+}
+
+func splitFrontMatter(name string, src []byte) (frontMatter, []byte, int, error) {
+	var fm frontMatter
 	if !bytes.HasPrefix(src, []byte(fence+"\n")) {
-		return nil, 0, &ParseError{name, 1, "missing front matter: a lab starts with a '---' line, YAML (id, title, summary, namespace), and another '---' line"}
+		return fm, nil, 0, &ParseError{name, 1, "missing front matter: a lab starts with a '---' line, YAML (id, title, summary, namespace), and another '---' line"}
 	}
 	rest := src[len(fence)+1:]
 	end := bytes.Index(rest, []byte("\n---\n"))
 	if end < 0 {
-		return nil, 0, &ParseError{name, 1, "front matter is not closed by a '---' line"}
+		return fm, nil, 0, &ParseError{name, 1, "front matter is not closed by a '---' line"}
 	}
 	yml := rest[:end+1]
-	if err := yaml.UnmarshalStrict(yml, meta); err != nil {
-		return nil, 0, &ParseError{name, 2, "front matter: " + err.Error()}
+	fm.lines = keyLines(yml, 1) // the YAML starts below the first '---'
+	yml, old, err := takeKey(yml, "changesNodes")
+	if err != nil {
+		return fm, nil, 0, &ParseError{name, fm.lines["changesNodes"], "front matter: changesNodes: " + err.Error()}
 	}
+	fm.ChangesNodes = old
+	if err := yaml.UnmarshalStrict(yml, &fm.Meta); err != nil {
+		return fm, nil, 0, &ParseError{name, 2, "front matter: " + err.Error()}
+	}
+	meta := &fm.Meta
 	for _, f := range []struct{ field, value string }{{"id", meta.ID}, {"title", meta.Title}, {"summary", meta.Summary}, {"namespace", meta.Namespace}} {
 		if f.value == "" {
-			return nil, 0, &ParseError{name, 2, fmt.Sprintf("front matter: field %q is required", f.field)}
+			return fm, nil, 0, &ParseError{name, 2, fmt.Sprintf("front matter: field %q is required", f.field)}
 		}
 	}
 	if !idPattern.MatchString(meta.ID) || !idPattern.MatchString(meta.Namespace) {
-		return nil, 0, &ParseError{name, 2, fmt.Sprintf("front matter: id %q and namespace %q must be lower-case letters, digits and '-'", meta.ID, meta.Namespace)}
+		return fm, nil, 0, &ParseError{name, 2, fmt.Sprintf("front matter: id %q and namespace %q must be lower-case letters, digits and '-'", meta.ID, meta.Namespace)}
 	}
 	bodyStart := len(fence) + 1 + end + len("\n---\n")
-	return src[bodyStart:], bytes.Count(src[:bodyStart], []byte("\n")) + 1, nil
+	return fm, src[bodyStart:], bytes.Count(src[:bodyStart], []byte("\n")) + 1, nil
+}
+
+// setScope gives lab its Meta, with Scope normalised: the declared one,
+// cluster for the old `changesNodes: true`, else namespace.
+func (fm frontMatter) setScope(name string, lab *Lab) error {
+	lab.Meta = fm.Meta
+	line := func(key string) int {
+		if n := fm.lines[key]; n > 0 {
+			return n
+		}
+		return 2 // the front matter's first line
+	}
+	if fm.ChangesNodes != nil {
+		lab.ChangesNodesLine = line("changesNodes")
+		lab.ScopeLine = lab.ChangesNodesLine
+	}
+	switch {
+	case lab.Scope != "":
+		lab.ScopeLine = line("scope")
+		if ScopeRank(lab.Scope) < 0 {
+			return &ParseError{name, lab.ScopeLine, fmt.Sprintf("front matter: scope %q: it is namespace (the default: the lab stays in its namespace), cluster (it reads or changes cluster-scoped objects or other namespaces) or node (it needs the nodes themselves)", lab.Scope)}
+		}
+	case fm.ChangesNodes != nil && *fm.ChangesNodes:
+		lab.Scope = ScopeCluster
+	default:
+		lab.Scope = ScopeNamespace
+	}
+	return nil
+}
+
+// keyLines maps each top-level key of a YAML mapping to its line; first is
+// the line the YAML starts on, less one.
+func keyLines(yml []byte, first int) map[string]int {
+	lines := map[string]int{}
+	var doc yaml3.Node
+	if yaml3.Unmarshal(yml, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml3.MappingNode {
+		return lines
+	}
+	m := doc.Content[0]
+	for k := 0; k+1 < len(m.Content); k += 2 {
+		lines[m.Content[k].Value] = first + m.Content[k].Line
+	}
+	return lines
+}
+
+// takeKey reads the boolean of a top-level key of a YAML mapping (nil when
+// absent) and returns the YAML without it, its lines left blank (so
+// later lines keep their numbers): an old field the strict decoding of
+// Meta would call unknown.
+func takeKey(yml []byte, key string) ([]byte, *bool, error) {
+	var doc yaml3.Node
+	if yaml3.Unmarshal(yml, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml3.MappingNode {
+		return yml, nil, nil // the strict decoding says what is wrong
+	}
+	m := doc.Content[0]
+	for k := 0; k+1 < len(m.Content); k += 2 {
+		if m.Content[k].Value != key {
+			continue
+		}
+		var v bool
+		if err := m.Content[k+1].Decode(&v); err != nil {
+			return nil, nil, fmt.Errorf("want true or false, not %q", m.Content[k+1].Value)
+		}
+		from, to := m.Content[k].Line, bytes.Count(yml, []byte("\n")) // 1-based, inclusive
+		if k+2 < len(m.Content) {
+			to = m.Content[k+2].Line - 1
+		}
+		lines := bytes.Split(yml, []byte("\n"))
+		for i := from - 1; i < to && i < len(lines); i++ {
+			lines[i] = nil
+		}
+		return bytes.Join(lines, []byte("\n")), &v, nil
+	}
+	return yml, nil, nil
+}
+
+// entryLines are the lines, within a YAML list, where each entry starts
+// (1-based); nil when src is not a list.
+func entryLines(src string) []int {
+	var doc yaml3.Node
+	if yaml3.Unmarshal([]byte(src), &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml3.SequenceNode {
+		return nil
+	}
+	var out []int
+	for _, item := range doc.Content[0].Content {
+		out = append(out, item.Line)
+	}
+	return out
 }
 
 type parser struct {
@@ -254,6 +365,15 @@ func (p *parser) block(lab *Lab, step *Step, fb *ast.FencedCodeBlock) (bool, err
 			return true, err
 		}
 		step.Checks = specs
+		fenceLine := p.line(fb)
+		entries := entryLines(body)
+		step.CheckLines = make([]int, len(specs))
+		for i := range specs {
+			step.CheckLines[i] = fenceLine + 1 // the block's first line
+			if len(entries) == len(specs) {
+				step.CheckLines[i] = fenceLine + entries[i]
+			}
+		}
 	case "solve", "hint":
 		if err := needStep(); err != nil {
 			return true, err

@@ -99,7 +99,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad setup arg", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n```setup bash\n```\n", "x.md:7: ```setup takes no argument"},
 		{"cleanup without sh", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n```cleanup\nkubectl uncordon x\n```\n## A\n", "x.md:7: ```cleanup is a shell script"},
 		{"cleanup in a step", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\n---\n## A\n```cleanup sh\ntrue\n```\n", "x.md:8: ```cleanup belongs to the lab"},
-		{"changesNodes without cleanup", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\nchangesNodes: true\n---\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n", "x.md:2: front matter says changesNodes"},
+		{"changesNodes without cleanup", "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\nchangesNodes: true\n---\n## A\n```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n", "x.md:6: front matter says changesNodes: true (the old name of scope: cluster): a lab that changes the nodes every lab shares needs a ```cleanup sh block"},
 		{"bad id", "---\nid: My Lab\ntitle: t\nsummary: s\nnamespace: n\n---\n", "lower-case"},
 		{"oversize", good + strings.Repeat("\n", MaxLabSize+1-len(good)), "x.md:1: file is 524289 bytes, over the limit of 524288 bytes (512 KiB) for a lab"},
 	}
@@ -192,7 +192,7 @@ func TestWrapKeepsCodeSpansWhole(t *testing.T) {
 // A setup block inside a step belongs to the step; one before the first
 // step to the lab; a cleanup to the lab; an HTML comment is never shown.
 func TestStepSetupCleanupAndComments(t *testing.T) {
-	src := "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\nchangesNodes: true\n---\n" +
+	src := "---\nid: x\ntitle: t\nsummary: s\nnamespace: n\nscope: cluster\n---\n" +
 		"```setup sh\necho lab\n```\n```cleanup sh\nkubectl uncordon ${LAB_WORKER_1}\n```\n" +
 		"## A\n\n<!-- author's note: seed 001 -->\n\nDo it on ${LAB_WORKER_1}.\n\n```setup sh\necho step\n```\n" +
 		"```check\n- {type: pod-count, selector: a=b, count: 1}\n```\n```solve\ntrue\n```\n"

@@ -91,6 +91,9 @@ var ErrGradingBroke = errors.New("grading could not run")
 // without, the lab namespace is judged as it is, by the checks that need
 // no history.
 func (r *Runner) Grade(ctx context.Context, name string, opts GradeOptions) (*GradeReport, error) {
+	if err := r.onKind("`labs grade` (it makes and deletes namespaces of its own)"); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	lab, err := r.Catalog.Find(name)
 	if err != nil {
@@ -359,7 +362,7 @@ func founds(rs []checks.Result) []string {
 // gradeState judges the lab namespace as the learner left it: each step
 // whose checks can be judged from the state alone, at once.
 func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeReport) error {
-	rep.Namespace, rep.Mode = lab.Namespace, "state"
+	rep.Namespace, rep.Mode = r.ns(lab), "state"
 	c, err := r.client()
 	if err != nil {
 		return err
@@ -368,12 +371,12 @@ func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeRep
 		return err
 	}
 	var captured map[string]string
-	prog, err := r.store().Load(lab.ID)
+	prog, err := r.store().Load(ctx, lab.ID)
 	if err == nil && prog != nil {
 		prog.fit(lab)
 		captured = prog.Captured
 	}
-	eng, done, err := r.engineFor(c, lab.Namespace, captured)
+	eng, done, err := r.engineFor(c, r.ns(lab), captured)
 	if err != nil {
 		return err
 	}
@@ -385,7 +388,7 @@ func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeRep
 			done := prog.Done[i]
 			gs.RecordedDone = &done
 		}
-		specs := r.stepChecks(lab, i, lab.Namespace, captured)
+		specs := r.stepChecks(lab, i, r.ns(lab), captured)
 		gs.Expected = expectations(specs)
 		for _, s := range specs {
 			if why, err := checks.NeedsHistory(s); err == nil && why != "" {
@@ -505,7 +508,7 @@ func (r *Runner) studentEnv(ctx context.Context, sb *sandbox, stepTimeout time.D
 	// The token outlives the longest grading: every step at its timeout
 	// and its checks' waits.
 	lifetime := max(2*time.Hour, time.Duration(len(sb.lab.Steps))*(stepTimeout+5*time.Minute))
-	undo, err := restrictKubeconfig(ctx, sb.c, env.kubeconfig, sb.ns, sb.lab.ChangesNodes, lifetime)
+	undo, err := restrictKubeconfig(ctx, sb.c, env.kubeconfig, sb.ns, sb.lab.Scope != content.ScopeNamespace, lifetime)
 	sb.undo = append(sb.undo, undo)
 	if err != nil {
 		env.Close()
