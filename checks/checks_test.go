@@ -11,10 +11,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -430,6 +432,24 @@ func TestRunEndsWhenTheClusterDoesNotAnswer(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the engine still waits 30s after a 2s timeout on a cluster that does not answer")
+	}
+}
+
+// A learner whose RBAC does not let them list what a check reads hears so
+// at once, naming the resource, not "the API server does not answer" after
+// the whole timeout.
+func TestRunSaysForbiddenAtOnce(t *testing.T) {
+	e := fakeEngine()
+	e.Dynamic.(*dynamicfake.FakeDynamicClient).PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New(`User "learner" cannot list resource "pods"`))
+	})
+	start := time.Now()
+	_, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: pod-count, selector: app=x, count: 1}")}, Options{Wait: true, Timeout: 20 * time.Second})
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "pods") || !strings.Contains(err.Error(), "namespace "+ns) {
+		t.Fatalf("err = %v, want ErrForbidden naming pods in namespace %s", err, ns)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("the refusal took %s to say, want well under the 20s timeout", el)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -61,6 +62,10 @@ type Options struct {
 // ErrNotSynced means the engine could not read the cluster's state in time:
 // the API server does not answer.
 var ErrNotSynced = errors.New("the API server did not answer in time")
+
+// ErrForbidden means the learner may not read what a check reads (RBAC
+// refused the list or watch): said at once, not after the timeout.
+var ErrForbidden = errors.New("not allowed to read")
 
 // Engine evaluates checks against a live cluster: the lab's namespace, and
 // whatever else (other namespaces, cluster-scoped kinds, CRDs) a step's
@@ -444,6 +449,10 @@ func (e *Engine) watch(ctx context.Context, need []Resource, syncWithin time.Dur
 	w := &watcher{listers: map[Resource]func() []*unstructured.Unstructured{}, wake: make(chan struct{})}
 	byNamespace := map[string]dynamicinformer.DynamicSharedInformerFactory{}
 	handled := map[string]bool{}
+	syncCtx, cancel := context.WithTimeout(ctx, syncWithin)
+	defer cancel()
+	var refusedMu sync.Mutex
+	var refused error
 	h := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.broadcast() },
 		UpdateFunc: func(any, any) { w.broadcast() },
@@ -476,6 +485,32 @@ func (e *Engine) watch(ctx context.Context, need []Resource, syncWithin time.Dur
 			if _, err := inf.Informer().AddEventHandler(h); err != nil {
 				return nil, fmt.Errorf("watching %s: %w", r, err)
 			}
+			// An informer refused by RBAC retries forever and never syncs:
+			// the first 403 ends the wait with what was refused.
+			where := "in namespace " + ns
+			if ns == "" {
+				where = "across the cluster"
+			}
+			what := gvrName(res.gvr)
+			err := inf.Informer().SetWatchErrorHandlerWithContext(func(hctx context.Context, rf *cache.Reflector, err error) {
+				if apierrors.IsForbidden(err) {
+					refusedMu.Lock()
+					if refused == nil {
+						refused = fmt.Errorf("%w %s %s: the API server answered 403 Forbidden", ErrForbidden, what, where)
+						var st apierrors.APIStatus
+						if errors.As(err, &st) {
+							refused = fmt.Errorf("%w %s %s (403 Forbidden: %s)", ErrForbidden, what, where, st.Status().Message)
+						}
+					}
+					refusedMu.Unlock()
+					cancel()
+					return
+				}
+				cache.DefaultWatchErrorHandler(hctx, rf, err)
+			})
+			if err != nil {
+				return nil, fmt.Errorf("watching %s: %w", r, err)
+			}
 		}
 		lister := inf.Lister()
 		w.listers[r] = func() []*unstructured.Unstructured {
@@ -497,13 +532,17 @@ func (e *Engine) watch(ctx context.Context, need []Resource, syncWithin time.Dur
 	for _, f := range w.factories {
 		f.Start(ctx.Done())
 	}
-	syncCtx, cancel := context.WithTimeout(ctx, syncWithin)
-	defer cancel()
 	for _, f := range w.factories {
 		for gvr, ok := range f.WaitForCacheSync(syncCtx.Done()) {
 			if !ok {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
+				}
+				refusedMu.Lock()
+				err := refused
+				refusedMu.Unlock()
+				if err != nil {
+					return nil, err // the caller's cancel stops the informers
 				}
 				return nil, fmt.Errorf("%w: reading the %s took over %s", ErrNotSynced, gvrName(gvr), syncWithin)
 			}

@@ -38,14 +38,14 @@ func TestAnswerFlow(t *testing.T) {
 	if err := r.Solve(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := r.store().Load("demo"); p.Answer != "10.244.1.7" {
+	if p, _ := r.store().Load(context.Background(), "demo"); p.Answer != "10.244.1.7" {
 		t.Fatalf("the solution's answer was not kept: %q", p.Answer)
 	}
 	out.Reset()
 	if err := r.Answer(ctx, "10.244.1.7", CheckOptions{}); err != nil || !strings.Contains(out.String(), "✓ your answer: the IP of pod web") {
 		t.Fatalf("right answer: %v\n%s", err, out)
 	}
-	if p, _ := r.store().Load("demo"); p.Step != 1 || p.Answer != "" {
+	if p, _ := r.store().Load(context.Background(), "demo"); p.Step != 1 || p.Answer != "" {
 		t.Fatalf("after the right answer: step %d, answer %q", p.Step, p.Answer)
 	}
 	if err := r.Answer(ctx, "42", CheckOptions{}); err == nil || !strings.Contains(err.Error(), "step 2 asks no question") {

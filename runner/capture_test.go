@@ -32,7 +32,7 @@ func TestCapturedValueFlowsToLaterSteps(t *testing.T) {
 	if !strings.Contains(out.String(), "You chose blue.") {
 		t.Errorf("step 2 does not name the learner's choice:\n%s", out)
 	}
-	p, _ := r.store().Load("demo")
+	p, _ := r.store().Load(context.Background(), "demo")
 	if p.Captured["CHOSEN"] != "blue" {
 		t.Fatalf("progress captured %v", p.Captured)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,7 @@ type Evidence struct {
 // read before the wait and changed after it, under the lock, only if the
 // learner is still on the step that was checked.
 func (r *Runner) Check(ctx context.Context, opts CheckOptions) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func (r *Runner) claimAdvance(ctx context.Context, s *session) (release func(), 
 	if err != nil {
 		return nil, "", false, fmt.Errorf("claiming the move past step %d: %w", s.prog.Step+1, err)
 	}
-	cur, err := r.store().Load(s.lab.ID)
+	cur, err := r.store().Load(ctx, s.lab.ID)
 	if err != nil {
 		release()
 		return nil, "", false, err
@@ -149,7 +150,7 @@ func (r *Runner) claimAdvance(ctx context.Context, s *session) (release func(), 
 func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (verdict, error) {
 	lab, prog := s.lab, s.prog
 	step := lab.Steps[prog.Step]
-	specs := r.stepChecks(lab, prog.Step, lab.Namespace, prog.Captured)
+	specs := r.stepChecks(lab, prog.Step, r.ns(lab), prog.Captured)
 	if err := uncaptured(lab, prog.Step, specs); err != nil {
 		return verdict{}, err
 	}
@@ -170,7 +171,7 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	if !opts.JSON {
 		r.Display.Status(fmt.Sprintf(r.tr("checking step %d/%d: %s (%d checks, up to %s)"), prog.Step+1, len(lab.Steps), step.Title, len(specs), wait))
 	}
-	eng, done, err := r.engineFor(c, lab.Namespace, prog.Captured)
+	eng, done, err := r.engineFor(c, r.ns(lab), prog.Captured)
 	if err != nil {
 		return verdict{}, err
 	}
@@ -185,6 +186,9 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	stopTicker()
 	if errors.Is(err, checks.ErrNotSynced) {
 		return verdict{}, fmt.Errorf("%w (%v); `labs status` shows what is wrong, `labs start LAB` brings it back", ErrUnreachable, err)
+	}
+	if errors.Is(err, checks.ErrForbidden) {
+		return verdict{}, fmt.Errorf("step %d cannot be checked: you are %w; the lab needs a right your account lacks: ask your instructor (`labs doctor` lists what you may do)", prog.Step+1, err)
 	}
 	if err != nil {
 		return verdict{}, fmt.Errorf("checking step %d: %w", prog.Step+1, err)
@@ -206,8 +210,8 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	}
 	switch {
 	case !v.report.Passed:
-		if ev, err := checks.CollectEvidence(ctx, eng.Dynamic, lab.Namespace, failing, 8); err == nil {
-			v.report.Evidence = &Evidence{Namespace: lab.Namespace, Pods: ev.Pods, Events: ev.Events}
+		if ev, err := checks.CollectEvidence(ctx, eng.Dynamic, r.ns(lab), failing, 8); err == nil {
+			v.report.Evidence = &Evidence{Namespace: r.ns(lab), Pods: ev.Pods, Events: ev.Events}
 		}
 	case prog.Step+1 < len(lab.Steps):
 		release, moved, elsewhere, err := r.claimAdvance(ctx, s)
@@ -219,7 +223,7 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 			return v, nil
 		}
 		captured := merged(merged(nil, prog.Captured), v.captured)
-		if err := r.runStepSetup(ctx, lab, prog.Step+1, lab.Namespace, captured, r.ErrOut); err != nil {
+		if err := r.runStepSetup(ctx, lab, prog.Step+1, r.ns(lab), captured, r.ErrOut); err != nil {
 			release()
 			return verdict{}, err
 		}
@@ -261,8 +265,12 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 			}
 		}
 		cur.Captured = merged(cur.Captured, v.captured)
+		if !v.report.Passed {
+			cur.note("fail", failures(v.report))
+		}
 		if v.report.Passed {
 			cur.Done[cur.Step] = true
+			cur.note("done", "")
 			if cur.Step+1 < len(lab.Steps) {
 				cur.enter(cur.Step+1, v.next)
 				v.report.Next = cur.Step + 1
@@ -274,6 +282,25 @@ func (r *Runner) record(ctx context.Context, s *session, v *verdict) (*Progress,
 		return cur, nil
 	})
 	return after, err
+}
+
+// failures says what the failing checks of a report expected and found,
+// one line each, for the learner's history.
+func failures(rep CheckReport) string {
+	var b strings.Builder
+	for _, c := range rep.Checks {
+		if c.Passed {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "expected %s; found %s", c.Expected, c.Found)
+		if c.Error != "" {
+			fmt.Fprintf(&b, " (%s)", c.Error)
+		}
+	}
+	return b.String()
 }
 
 // merged adds src's entries to dst (made when needed) and returns it.

@@ -352,6 +352,9 @@ func (r *Runner) loadImages(ctx context.Context) error {
 // laptop gets its memory back, and `labs start` resumes the same cluster,
 // lab and step.
 func (r *Runner) Stop(ctx context.Context) error {
+	if err := r.onKind("`labs stop`"); err != nil {
+		return err
+	}
 	return r.withNodes(ctx, func(nodes []docker.Container) error {
 		running := 0
 		for _, n := range nodes {
@@ -398,6 +401,9 @@ func (r *Runner) withNodes(ctx context.Context, fn func([]docker.Container) erro
 // Down deletes the cluster and its kubeconfig. Progress files stay, so a
 // later start resumes each lab where it was.
 func (r *Runner) Down(ctx context.Context) error {
+	if err := r.onKind("`labs down`"); err != nil {
+		return err
+	}
 	return r.withNodes(ctx, func(nodes []docker.Container) error {
 		if len(nodes) == 0 {
 			r.Display.Done(fmt.Sprintf("no cluster %s: nothing to delete", r.Cluster.Name()))

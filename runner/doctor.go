@@ -68,6 +68,9 @@ func (r *Runner) Doctor(ctx context.Context, asJSON bool) error {
 }
 
 func (r *Runner) diagnose(ctx context.Context) DoctorReport {
+	if t, ok := r.target().(*ClassTarget); ok {
+		return r.diagnoseClass(ctx, t)
+	}
 	var rep DoctorReport
 	add := func(d Diagnosis) { rep.Checks = append(rep.Checks, d) }
 	if err := r.Docker.Preflight(ctx); err != nil {

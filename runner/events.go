@@ -167,8 +167,17 @@ func streamEvents(ctx context.Context, c kubernetes.Interface, opts EventsOption
 	defer f.Shutdown()
 	podsF.Start(ctx.Done())
 	defer podsF.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pods.HasSynced) {
-		return ctx.Err()
+	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced, pods.HasSynced) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		where := "namespace " + opts.Namespace
+		if opts.Namespace == "" {
+			where = "every namespace"
+		}
+		return fmt.Errorf("expected the events and pods of %s read within 30s; they were not (the API server is slow, or refuses you: `labs kubectl get events` shows which)", where)
 	}
 	mu.Lock()
 	sort.SliceStable(backlog, func(i, j int) bool { return backlog[i].Time.Before(backlog[j].Time) })
@@ -187,12 +196,15 @@ func streamEvents(ctx context.Context, c kubernetes.Interface, opts EventsOption
 // Events streams a namespace's events (the current lab's, or every
 // namespace's), one line each, until Ctrl-C.
 func (r *Runner) Events(ctx context.Context, opts EventsOptions, all, asJSON bool) error {
+	if all && r.target().Mode() != "kind" {
+		return fmt.Errorf("`labs events -A` reads every namespace, and on a class cluster (%s) you may read your own only: `labs events` shows it", describeTarget(r.target()))
+	}
 	if !all && opts.Namespace == "" {
-		s, err := r.current()
+		s, err := r.current(ctx)
 		if err != nil {
 			return err
 		}
-		opts.Namespace = s.lab.Namespace
+		opts.Namespace = r.ns(s.lab)
 	}
 	c, err := r.streamClient()
 	if err != nil {

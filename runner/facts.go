@@ -14,14 +14,8 @@ import (
 // between clusters, such as the nodes' names (labs-worker here,
 // labs-e2e-worker in the tests).
 func (r *Runner) facts(ns string) map[string]string {
-	f := map[string]string{"LAB_NAMESPACE": ns}
-	names := r.Cluster.NodeNames()
-	if len(names) > 0 {
-		f["LAB_CONTROL_PLANE"] = names[0]
-	}
-	for i, n := range names[min(1, len(names)):] {
-		f[fmt.Sprintf("LAB_WORKER_%d", i+1)] = n
-	}
+	f := r.target().Facts()
+	f["LAB_NAMESPACE"] = ns
 	return f
 }
 

@@ -65,9 +65,13 @@ func (r *Runner) dynamic() (dynamic.Interface, meta.RESTMapper, error) {
 }
 
 func (r *Runner) restConfig(timeout time.Duration) (*rest.Config, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", r.Paths.Kubeconfig())
+	file := r.Paths.Kubeconfig()
+	if r.Kubeconfig != "" {
+		file = r.Kubeconfig
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", file)
 	if err != nil {
-		return nil, fmt.Errorf("reading the lab kubeconfig %s: %w (run `labs start LAB` first)", r.Paths.Kubeconfig(), err)
+		return nil, fmt.Errorf("reading the lab kubeconfig %s: %w (run `labs start LAB` first)", file, err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.Timeout = timeout
@@ -129,6 +133,21 @@ func ensureNamespace(ctx context.Context, c kubernetes.Interface, ns string, lab
 	}
 	return nil
 }
+
+// namespaceMissing reports whether ns is not on the cluster.
+func namespaceMissing(ctx context.Context, c kubernetes.Interface, ns string) (bool, error) {
+	_, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking up namespace %s: %w", ns, err)
+	}
+	return false, nil
+}
+
+// wipeWait bounds the wait for a lab's namespace to go at reset.
+const wipeWait = 2 * time.Minute
 
 // deleteNamespace deletes ns and, if wait, watches until it is gone.
 func deleteNamespace(ctx context.Context, c kubernetes.Interface, ns string, wait time.Duration) error {

@@ -61,6 +61,9 @@ var ErrTestFailed = errors.New("lab test failed")
 // Test runs each lab's content test on a fresh namespace: for every step the
 // checks must fail before the reference solution runs and pass after it.
 func (r *Runner) Test(ctx context.Context, names []string, opts TestOptions) error {
+	if err := r.onKind("`labs test` (it makes and deletes namespaces of its own)"); err != nil {
+		return err
+	}
 	var labs []*content.Lab
 	for _, n := range names {
 		l, err := r.Catalog.Find(n)

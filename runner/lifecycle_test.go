@@ -87,10 +87,10 @@ func TestMissingNodeContainerIsNamed(t *testing.T) {
 func TestUnreachableAPIServer(t *testing.T) {
 	r, cl, out := newTestRunner(t, nil, fakeDocker{})
 	r.NewClient = nil // the real client, to the kubeconfig's https://127.0.0.1:1: refused
-	if err := writeAtomic(r.store().file("demo"), []byte(`{"step":0,"done":[false,false]}`)); err != nil {
+	if err := writeAtomic(r.fileStore().file("demo"), []byte(`{"step":0,"done":[false,false]}`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.store().SetCurrent("demo", ""); err != nil {
+	if err := r.store().SetCurrent(context.Background(), "demo", ""); err != nil {
 		t.Fatal(err)
 	}
 	cl.nodes = []docker.Container{{Name: fakeNode, State: "running"}}

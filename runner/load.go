@@ -80,8 +80,8 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 		o.Duration = 30 * time.Second
 	}
 	ns := "default"
-	if s, err := r.current(); err == nil {
-		ns = s.lab.Namespace
+	if s, err := r.current(ctx); err == nil {
+		ns = r.ns(s.lab)
 	}
 	c, err := r.client()
 	if err != nil {
@@ -230,9 +230,10 @@ func resolveTarget(ctx context.Context, c kubernetes.Interface, ns, target strin
 }
 
 // ipInCluster accepts an IP only if it is a Service's ClusterIP or a pod's
-// IP in ns: load goes to the lab's own workloads, never elsewhere.
+// IP in ns: load goes to the lab's own workloads, never elsewhere (and a
+// learner on a class cluster may list only their own namespace).
 func ipInCluster(ctx context.Context, c kubernetes.Interface, ns, ip, target string) error {
-	svcs, err := c.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	svcs, err := c.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("listing Services: %w", err)
 	}

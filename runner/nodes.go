@@ -13,6 +13,9 @@ import (
 // NodeShell runs cmd on a node of the lab cluster (the first worker when
 // node is ""), attached to s, and returns its exit code.
 func (r *Runner) NodeShell(ctx context.Context, node string, cmd []string, s docker.Stdio) (int, error) {
+	if err := r.onKind("`labs node`"); err != nil {
+		return 0, err
+	}
 	if err := r.Docker.Preflight(ctx); err != nil {
 		return 0, err
 	}
@@ -34,7 +37,7 @@ func (r *Runner) nodeOfInterest(ctx context.Context) string {
 	if names := r.Cluster.NodeNames(); len(names) > 0 {
 		fallback = names[min(1, len(names)-1)]
 	}
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return fallback
 	}
@@ -42,7 +45,7 @@ func (r *Runner) nodeOfInterest(ctx context.Context) string {
 	if err != nil {
 		return fallback
 	}
-	pods, err := c.CoreV1().Pods(s.lab.Namespace).List(ctx, metav1.ListOptions{})
+	pods, err := c.CoreV1().Pods(r.ns(s.lab)).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fallback
 	}
@@ -66,6 +69,9 @@ func (r *Runner) nodeOfInterest(ctx context.Context) string {
 // NodeMemory limits a node container's memory to bytes, or lifts a limit
 // (bytes 0), and says what it did.
 func (r *Runner) NodeMemory(ctx context.Context, node string, bytes int64) error {
+	if err := r.onKind("`labs node memory`"); err != nil {
+		return err
+	}
 	if err := r.Docker.Preflight(ctx); err != nil {
 		return err
 	}

@@ -19,11 +19,11 @@ import (
 // an editor or a crash could leave it.
 func writeProgress(t *testing.T, r *Runner, lab, body string) {
 	t.Helper()
-	st := r.store()
+	st := r.fileStore()
 	if err := writeAtomic(st.file(lab), []byte(body)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetCurrent(lab, ""); err != nil {
+	if err := st.SetCurrent(context.Background(), lab, ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -70,7 +70,7 @@ func TestProgressFileCannotPanic(t *testing.T) {
 					t.Fatalf("check: %v\n%s", err, out)
 				}
 			}
-			p, err := r.store().Load("demo")
+			p, err := r.store().Load(context.Background(), "demo")
 			if err != nil || len(p.Done) != 2 || p.Step < 0 || p.Step > 1 {
 				t.Errorf("after check: %+v, %v", p, err)
 			}
@@ -84,18 +84,18 @@ func TestProgressLabFieldIsNotTrusted(t *testing.T) {
 	client := fake.NewSimpleClientset(readyNode())
 	r, _, _ := newTestRunner(t, client, fakeDocker{})
 	other := `{"lab":"other","step":3,"done":[true,true,true,false]}`
-	if err := writeAtomic(r.store().file("other"), []byte(other)); err != nil {
+	if err := writeAtomic(r.fileStore().file("other"), []byte(other)); err != nil {
 		t.Fatal(err)
 	}
 	writeProgress(t, r, "demo", `{"lab":"other","step":0,"done":[false,false]}`)
 	if err := r.Move(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(r.store().file("other"))
+	b, _ := os.ReadFile(r.fileStore().file("other"))
 	if string(b) != other {
 		t.Errorf("the other lab's progress was overwritten:\n%s", b)
 	}
-	p, _ := r.store().Load("demo")
+	p, _ := r.store().Load(context.Background(), "demo")
 	if p.Lab != "demo" || p.Step != 1 {
 		t.Errorf("demo progress = %+v", p)
 	}
@@ -148,7 +148,7 @@ func TestCheckDoesNotUndoAConcurrentMove(t *testing.T) {
 	if !errors.Is(err, ErrStepMoved) {
 		t.Fatalf("check = %v, want ErrStepMoved\n%s", err, out)
 	}
-	p, _ := r.store().Load("demo")
+	p, _ := r.store().Load(context.Background(), "demo")
 	if p.Step != 1 || p.Done[0] || p.Done[1] {
 		t.Errorf("progress after a check raced a move: %+v", p)
 	}
@@ -180,7 +180,7 @@ func TestStoreUpdateIsAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p, _ := st.Load("demo")
+	p, _ := st.Load(context.Background(), "demo")
 	if len(p.Passed) != n {
 		t.Errorf("%d of %d concurrent updates landed", len(p.Passed), n)
 	}

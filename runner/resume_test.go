@@ -102,7 +102,7 @@ func TestStartRestoresARebuiltCluster(t *testing.T) {
 			if err := r.Start(context.Background(), path); err != nil {
 				t.Fatal(err)
 			}
-			p, _ := r.store().Load("three")
+			p, _ := r.store().Load(context.Background(), "three")
 			if p.Step != tc.wantStep-1 || !p.Done[0] || !p.Done[1] {
 				t.Errorf("progress after the rebuild = %+v, want step %d with steps 1-2 done", p, tc.wantStep)
 			}

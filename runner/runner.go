@@ -59,11 +59,16 @@ func (r *Runner) Lang() string {
 
 // Runner runs the use cases. Data goes to Out, progress and status to ErrOut.
 type Runner struct {
-	Cluster   Cluster
-	Docker    Docker
-	Paths     Paths
-	Catalog   *Catalog
-	NodeImage string // "" lets kind choose its default
+	// Target is where labs run; nil is the kind cluster labs owns.
+	Target Target
+	// Kubeconfig, if set, is read instead of the one under Paths
+	// (`labs doctor --kubeconfig FILE`).
+	Kubeconfig string
+	Cluster    Cluster
+	Docker     Docker
+	Paths      Paths
+	Catalog    *Catalog
+	NodeImage  string // "" lets kind choose its default
 	// Executable is the labs binary: scripts get it as their kubectl.
 	Executable string
 	Out        io.Writer

@@ -33,14 +33,14 @@ import (
 func TestStoreRoundTripAndAtomicity(t *testing.T) {
 	dir := t.TempDir()
 	st := Store{Dir: dir, Lock: filepath.Join(dir, "progress.lock")}
-	if p, err := st.Load("x"); p != nil || err != nil {
+	if p, err := st.Load(context.Background(), "x"); p != nil || err != nil {
 		t.Fatalf("Load of a new lab = %v, %v; want nil, nil", p, err)
 	}
 	p := &Progress{Lab: "x", Step: 2, Done: []bool{true, true, false}, Passed: []int{1}}
 	if err := st.Save(context.Background(), "x", p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.Load("x")
+	got, err := st.Load(context.Background(), "x")
 	if err != nil || got.Step != 2 || got.DoneCount() != 2 || len(got.Passed) != 1 {
 		t.Fatalf("Load = %+v, %v", got, err)
 	}
@@ -51,7 +51,7 @@ func TestStoreRoundTripAndAtomicity(t *testing.T) {
 	if err := os.WriteFile(st.file("x"), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Load("x"); err == nil || !strings.Contains(err.Error(), "labs reset x") {
+	if _, err := st.Load(context.Background(), "x"); err == nil || !strings.Contains(err.Error(), "labs reset x") {
 		t.Errorf("damaged file: %v", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestStartCheckAdvance(t *testing.T) {
 	if !strings.Contains(out.String(), "Step 1 done") || !strings.Contains(out.String(), "Step 2/2: Again") {
 		t.Errorf("check output: %s", out)
 	}
-	p, _ := r.store().Load("demo")
+	p, _ := r.store().Load(context.Background(), "demo")
 	if p.Step != 1 || !p.Done[0] || p.Baseline == nil {
 		t.Errorf("progress = %+v", p)
 	}
@@ -202,7 +202,7 @@ func TestStartCheckAdvance(t *testing.T) {
 	if err := r.Move(ctx, -1); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := r.store().Load("demo"); p.Step != 0 || !p.Done[0] {
+	if p, _ := r.store().Load(context.Background(), "demo"); p.Step != 0 || !p.Done[0] {
 		t.Errorf("after prev: %+v", p)
 	}
 }
@@ -344,7 +344,7 @@ func TestNextSetupRunsOnce(t *testing.T) {
 
 	var sessions []*session
 	for _, r := range []*Runner{r1, &r2} {
-		s, err := r.current()
+		s, err := r.current(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,7 +380,7 @@ func TestNextSetupRunsOnce(t *testing.T) {
 	if n := strings.Count(string(b), "ran"); n != 1 {
 		t.Fatalf("step 2's setup ran %d times for one move, want 1", n)
 	}
-	if p, _ := r1.store().Load("demo"); p.Step != 1 || !p.Done[0] || p.Baseline == nil {
+	if p, _ := r1.store().Load(context.Background(), "demo"); p.Step != 1 || !p.Done[0] || p.Baseline == nil {
 		t.Fatalf("progress = %+v, want step 2 with step 1 done and its baseline", p)
 	}
 }

@@ -172,6 +172,9 @@ func (e *scriptEnv) runFile(ctx context.Context, path string, out io.Writer, tim
 		if ctx.Err() == context.DeadlineExceeded {
 			return fmt.Errorf("script %w: stopped after %s", errTimedOut, timeout)
 		}
+		if why := ExplainRefusal(string(last.b)); why != "" {
+			return fmt.Errorf("script failed: %w: %s\n%s", err, last.lastLines(), why)
+		}
 		if s := last.lastLines(); s != "" {
 			return fmt.Errorf("script failed: %w: %s", err, s)
 		}
@@ -195,6 +198,9 @@ func (e *scriptEnv) applyDir(ctx context.Context, dir string, out io.Writer, tim
 	case ctx.Err() == context.DeadlineExceeded:
 		return fmt.Errorf("kubectl apply %w: stopped after %s", errTimedOut, timeout)
 	case err != nil:
+		if why := ExplainRefusal(string(last.b)); why != "" {
+			return fmt.Errorf("%w: %s\n%s", err, last.lastLines(), why)
+		}
 		return fmt.Errorf("%w: %s", err, last.lastLines())
 	}
 	return nil

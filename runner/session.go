@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/labs-dev/labs/checks"
@@ -27,14 +25,17 @@ type session struct {
 	prog *Progress
 }
 
-func (r *Runner) store() Store {
+func (r *Runner) store() ProgressStore { return r.target().Store() }
+
+// fileStore is the progress files of the kind target.
+func (r *Runner) fileStore() Store {
 	return Store{Dir: r.Paths.StateDir, Lock: r.Paths.progressLock()}
 }
 
 // current reads the current lab and its progress, made to fit the lab.
-func (r *Runner) current() (*session, error) {
+func (r *Runner) current(ctx context.Context) (*session, error) {
 	st := r.store()
-	id, file, err := st.Current()
+	id, file, err := st.Current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func (r *Runner) current() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, err := st.Load(lab.ID)
+	prog, err := st.Load(ctx, lab.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -95,13 +96,18 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	c, err := r.ensureCluster(ctx)
+	t := r.target()
+	if err := t.Allow(lab); err != nil {
+		return err
+	}
+	c, err := t.Ensure(ctx)
 	if err != nil {
 		return err
 	}
 	st := r.store()
+	ns := r.ns(lab)
 	r.leavePrevious(ctx, lab)
-	prog, err := st.Load(lab.ID)
+	prog, err := st.Load(ctx, lab.ID)
 	if errors.Is(err, ErrDamaged) {
 		r.Display.Status(fmt.Sprintf("%v: starting %s again from step 1", err, lab.ID))
 		prog, err = nil, nil
@@ -109,40 +115,43 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.CoreV1().Namespaces().Get(ctx, lab.Namespace, metav1.GetOptions{})
-	fresh := apierrors.IsNotFound(err)
-	if err != nil && !fresh {
-		return fmt.Errorf("looking up namespace %s: %w", lab.Namespace, err)
-	}
-	if err := r.writeKubeconfigFor(r.Paths.Kubeconfig(), lab.Namespace); err != nil {
+	if err := r.writeKubeconfigFor(r.Paths.Kubeconfig(), ns); err != nil {
 		return err
 	}
 	switch {
 	case prog == nil:
-		if err := r.prepare(ctx, c, lab); err != nil {
+		if _, err := r.prepare(ctx, c, lab); err != nil {
 			return err
 		}
 		if prog, err = r.begin(ctx, c, lab); err != nil {
 			return err
 		}
-	case fresh:
-		// A rebuilt cluster (labs down, then start): the progress is the
-		// learner's, the objects are gone. The reference solutions of the
-		// steps before the current one put them back.
-		prog.fit(lab)
-		if prog, err = r.restore(ctx, c, lab, prog); err != nil {
+	default:
+		fresh, err := r.target().Prepare(ctx, c, ns)
+		if err != nil {
 			return err
 		}
-	default:
 		prog.fit(lab)
-		r.Display.Status(fmt.Sprintf(r.tr("resuming %s at step %d of %d"), lab.ID, prog.Step+1, len(lab.Steps)))
+		if fresh {
+			if err := r.setupLab(ctx, lab, ns); err != nil {
+				return err
+			}
+			// A rebuilt cluster (labs down, then start): the progress is
+			// the learner's, the objects are gone. The reference
+			// solutions of the steps before the current one put them back.
+			if prog, err = r.restore(ctx, c, lab, prog); err != nil {
+				return err
+			}
+		} else {
+			r.Display.Status(fmt.Sprintf(r.tr("resuming %s at step %d of %d"), lab.ID, prog.Step+1, len(lab.Steps)))
+		}
 	}
-	if err := st.SetCurrent(lab.ID, file); err != nil {
+	if err := st.SetCurrent(ctx, lab.ID, file); err != nil {
 		return err
 	}
 	if prog.Step == 0 && !lab.Intro.Empty() {
 		fmt.Fprintf(r.Out, "%s  %s\n\n", r.Style.Bold(lab.Title), r.Style.Dim(fmt.Sprintf(r.tr("(%d steps, %s)"), len(lab.Steps), lab.Duration)))
-		if err := content.Render(r.Out, lab.Intro, r.styleFor(lab, lab.Namespace, nil)); err != nil {
+		if err := content.Render(r.Out, lab.Intro, r.styleFor(lab, ns, nil)); err != nil {
 			return err
 		}
 		fmt.Fprintln(r.Out)
@@ -153,7 +162,7 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 // leavePrevious runs the cleanup of the lab the learner leaves for next,
 // so a cordoned node or a taint does not follow them into another lab.
 func (r *Runner) leavePrevious(ctx context.Context, next *content.Lab) {
-	id, file, err := r.store().Current()
+	id, file, err := r.store().Current(ctx)
 	if err != nil || id == "" || id == next.ID {
 		return
 	}
@@ -161,7 +170,7 @@ func (r *Runner) leavePrevious(ctx context.Context, next *content.Lab) {
 	if err != nil || len(prev.Cleanup) == 0 {
 		return
 	}
-	if err := r.cleanup(ctx, prev, prev.Namespace, r.ErrOut); err != nil {
+	if err := r.cleanup(ctx, prev, r.ns(prev), r.ErrOut); err != nil {
 		r.Display.Fail(fmt.Sprintf("cleaning up after %s failed (%v); `labs reset %s` tries again", prev.ID, err, prev.ID))
 	}
 }
@@ -171,11 +180,9 @@ func (r *Runner) leavePrevious(ctx context.Context, next *content.Lab) {
 // solution that fails stops the restore there, and that step becomes the
 // current one, so the learner redoes it.
 func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *content.Lab, prog *Progress) (*Progress, error) {
-	r.Display.Status(fmt.Sprintf("namespace %s is not on this cluster (it was rebuilt): restoring %s up to step %d (%d of %d steps done)", lab.Namespace, lab.ID, prog.Step+1, prog.DoneCount(), len(lab.Steps)))
-	if err := r.prepare(ctx, c, lab); err != nil {
-		return nil, err
-	}
-	env, err := r.newScriptEnv(lab.Namespace, prog.Captured)
+	ns := r.ns(lab)
+	r.Display.Status(fmt.Sprintf("namespace %s is not on this cluster (it was rebuilt): restoring %s up to step %d (%d of %d steps done)", ns, lab.ID, prog.Step+1, prog.DoneCount(), len(lab.Steps)))
+	env, err := r.newScriptEnv(ns, prog.Captured)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +190,7 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 	at := prog.Step
 	for i := 0; i < prog.Step; i++ {
 		r.Display.Status(fmt.Sprintf("restoring step %d: %s (its reference solution)", i+1, lab.Steps[i].Title))
-		err := r.runStepSetup(ctx, lab, i, lab.Namespace, prog.Captured, io.Discard)
+		err := r.runStepSetup(ctx, lab, i, ns, prog.Captured, io.Discard)
 		if err == nil {
 			err = env.run(ctx, lab.Steps[i].Solve, io.Discard, solveTimeout)
 		}
@@ -196,7 +203,7 @@ func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *conte
 			break
 		}
 	}
-	if err := r.runStepSetup(ctx, lab, at, lab.Namespace, prog.Captured, r.ErrOut); err != nil {
+	if err := r.runStepSetup(ctx, lab, at, ns, prog.Captured, r.ErrOut); err != nil {
 		return nil, err
 	}
 	b, err := r.baseline(ctx, lab, at, prog.Captured)
@@ -217,7 +224,7 @@ func IsLabFile(name string) bool { return strings.HasSuffix(name, ".md") }
 
 // begin writes a lab's progress at step 1, replacing whatever was there.
 func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content.Lab) (*Progress, error) {
-	if err := r.runStepSetup(ctx, lab, 0, lab.Namespace, nil, r.ErrOut); err != nil {
+	if err := r.runStepSetup(ctx, lab, 0, r.ns(lab), nil, r.ErrOut); err != nil {
 		return nil, err
 	}
 	b, err := r.baseline(ctx, lab, 0, nil)
@@ -225,7 +232,7 @@ func (r *Runner) begin(ctx context.Context, c kubernetes.Interface, lab *content
 		return nil, err
 	}
 	prog := newProgress(lab)
-	prog.Baseline, prog.Entered = b, time.Now().UTC()
+	prog.enter(0, b)
 	if err := r.store().Save(ctx, lab.ID, prog); err != nil {
 		return nil, err
 	}
@@ -239,23 +246,31 @@ func (r *Runner) baseline(ctx context.Context, lab *content.Lab, i int, captured
 	if err != nil {
 		return nil, err
 	}
-	eng, err := r.newEngine(c, lab.Namespace, nil)
+	ns := r.ns(lab)
+	eng, err := r.newEngine(c, ns, nil)
 	if err != nil {
 		return nil, err
 	}
-	return eng.TakeBaseline(ctx, r.stepChecks(lab, i, lab.Namespace, captured))
+	return eng.TakeBaseline(ctx, r.stepChecks(lab, i, ns, captured))
 }
 
-// prepare creates the lab namespace and runs the lab's setup.
-func (r *Runner) prepare(ctx context.Context, c kubernetes.Interface, lab *content.Lab) error {
-	if err := ensureNamespace(ctx, c, lab.Namespace); err != nil {
-		return err
+// prepare makes the lab's namespace ready and, when it did not hold the
+// lab (fresh), runs the lab's setup there.
+func (r *Runner) prepare(ctx context.Context, c kubernetes.Interface, lab *content.Lab) (fresh bool, err error) {
+	ns := r.ns(lab)
+	if fresh, err = r.target().Prepare(ctx, c, ns); err != nil {
+		return false, err
 	}
+	return fresh, r.setupLab(ctx, lab, ns)
+}
+
+// setupLab runs the lab's own setup in ns.
+func (r *Runner) setupLab(ctx context.Context, lab *content.Lab, ns string) error {
 	if len(lab.Setup) == 0 {
 		return nil
 	}
 	r.Display.Status(fmt.Sprintf("running the setup of %s", lab.ID))
-	env, err := r.newScriptEnv(lab.Namespace, nil)
+	env, err := r.newScriptEnv(ns, nil)
 	if err != nil {
 		return err
 	}
@@ -266,7 +281,7 @@ func (r *Runner) prepare(ctx context.Context, c kubernetes.Interface, lab *conte
 func (r *Runner) showStep(lab *content.Lab, prog *Progress) error {
 	s := lab.Steps[prog.Step]
 	fmt.Fprintf(r.Out, "%s\n\n", r.Style.Bold(fmt.Sprintf(r.tr("Step %d/%d: %s"), prog.Step+1, len(lab.Steps), s.Title)))
-	if err := content.Render(r.Out, s.Prose, r.styleFor(lab, lab.Namespace, prog.Captured)); err != nil {
+	if err := content.Render(r.Out, s.Prose, r.styleFor(lab, r.ns(lab), prog.Captured)); err != nil {
 		return err
 	}
 	fmt.Fprintf(r.Out, "\n%s\n", r.Style.Dim(r.tr("When you are done, run `labs check`. Stuck? `labs hint`.")))
@@ -275,7 +290,7 @@ func (r *Runner) showStep(lab *content.Lab, prog *Progress) error {
 
 // Show prints the current step.
 func (r *Runner) Show(ctx context.Context) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
@@ -284,21 +299,21 @@ func (r *Runner) Show(ctx context.Context) error {
 
 // Hint prints the current step's hint.
 func (r *Runner) Hint(ctx context.Context) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
-	h := strings.TrimSpace(r.styleFor(s.lab, s.lab.Namespace, s.prog.Captured).Expand(s.lab.Steps[s.prog.Step].Hint))
+	h := strings.TrimSpace(r.styleFor(s.lab, r.ns(s.lab), s.prog.Captured).Expand(s.lab.Steps[s.prog.Step].Hint))
 	if h == "" {
 		h = r.tr("This step has no hint. `labs solve` runs the reference solution.")
 	}
 	fmt.Fprintln(r.Out, h)
-	return nil
+	return r.noteStep(ctx, s, "hint", "")
 }
 
 // Solve prints and runs the current step's reference solution.
 func (r *Runner) Solve(ctx context.Context) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
@@ -308,11 +323,14 @@ func (r *Runner) Solve(ctx context.Context) error {
 		fmt.Fprintln(r.Out, "    "+r.Style.Cyan(l))
 	}
 	fmt.Fprintln(r.Out)
-	env, err := r.newScriptEnv(s.lab.Namespace, s.prog.Captured)
+	env, err := r.newScriptEnv(r.ns(s.lab), s.prog.Captured)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
+	if err := r.noteStep(ctx, s, "solve", ""); err != nil {
+		return err
+	}
 	if err := env.run(ctx, step.Solve, r.ErrOut, solveTimeout); err != nil {
 		return fmt.Errorf("step %d solution: %w", s.prog.Step+1, err)
 	}
@@ -330,7 +348,7 @@ func (r *Runner) Solve(ctx context.Context) error {
 // Answer records the learner's answer to the current step's question and
 // checks the step with it.
 func (r *Runner) Answer(ctx context.Context, value string, opts CheckOptions) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
@@ -356,6 +374,23 @@ func (r *Runner) setAnswer(ctx context.Context, s *session, value string) error 
 			return nil, fmt.Errorf("the step changed in another terminal (you are now at step %d): answer again there", cur.Step+1)
 		}
 		cur.Answer = value
+		cur.note("answer", value)
+		return cur, nil
+	})
+}
+
+// noteStep records what the learner did in the step s is on (a hint, a
+// solve); nothing when another terminal moved them meanwhile.
+func (r *Runner) noteStep(ctx context.Context, s *session, what, detail string) error {
+	return r.store().Update(ctx, s.lab.ID, func(cur *Progress) (*Progress, error) {
+		if cur == nil {
+			return nil, nil
+		}
+		cur.fit(s.lab)
+		if !cur.sameStep(s.prog) {
+			return nil, nil
+		}
+		cur.note(what, detail)
 		return cur, nil
 	})
 }
@@ -374,7 +409,7 @@ const solveTimeout = 5 * time.Minute
 // Goto moves to step n (1-based) and shows it. Earlier steps' objects stay
 // as they are; `labs solve` on each catches up.
 func (r *Runner) Goto(ctx context.Context, n int) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
@@ -386,7 +421,7 @@ func (r *Runner) Goto(ctx context.Context, n int) error {
 
 // Move goes delta steps forward or back.
 func (r *Runner) Move(ctx context.Context, delta int) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
@@ -413,7 +448,7 @@ func (r *Runner) moveTo(ctx context.Context, lab *content.Lab, i int, captured m
 		return fmt.Errorf("claiming the move to step %d: %w", i+1, err)
 	}
 	defer release()
-	if err := r.runStepSetup(ctx, lab, i, lab.Namespace, captured, r.ErrOut); err != nil {
+	if err := r.runStepSetup(ctx, lab, i, r.ns(lab), captured, r.ErrOut); err != nil {
 		return r.explainUnreachable(ctx, c, err)
 	}
 	b, err := r.baseline(ctx, lab, i, captured)
@@ -455,7 +490,7 @@ func (r *Runner) Reset(ctx context.Context, name string) error {
 	file := ""
 	if name == "" {
 		st := r.store()
-		id, f, err := st.Current()
+		id, f, err := st.Current(ctx)
 		if err != nil {
 			return err
 		}
@@ -479,24 +514,32 @@ func (r *Runner) Reset(ctx context.Context, name string) error {
 	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
 		return err
 	}
-	if err := r.cleanup(ctx, lab, lab.Namespace, r.ErrOut); err != nil {
+	t := r.target()
+	if err := t.Allow(lab); err != nil {
 		return err
 	}
-	r.Display.Status(fmt.Sprintf("deleting namespace %s", lab.Namespace))
-	if err := deleteNamespace(ctx, c, lab.Namespace, 2*time.Minute); err != nil {
+	ns := r.ns(lab)
+	if err := r.cleanup(ctx, lab, ns, r.ErrOut); err != nil {
 		return err
 	}
-	if err := r.prepare(ctx, c, lab); err != nil {
+	r.Display.Status(fmt.Sprintf("emptying namespace %s", ns))
+	if err := t.Wipe(ctx, c, ns); err != nil {
+		return err
+	}
+	if _, err := t.Prepare(ctx, c, ns); err != nil {
+		return err
+	}
+	if err := r.setupLab(ctx, lab, ns); err != nil {
 		return err
 	}
 	prog, err := r.begin(ctx, c, lab)
 	if err != nil {
 		return err
 	}
-	if err := r.store().SetCurrent(lab.ID, file); err != nil {
+	if err := r.store().SetCurrent(ctx, lab.ID, file); err != nil {
 		return err
 	}
-	if err := r.writeKubeconfigFor(r.Paths.Kubeconfig(), lab.Namespace); err != nil {
+	if err := r.writeKubeconfigFor(r.Paths.Kubeconfig(), ns); err != nil {
 		return err
 	}
 	r.Display.Done(fmt.Sprintf("%s reset to step 1", lab.ID))

@@ -34,12 +34,40 @@ type Progress struct {
 	Captured map[string]string `json:"captured,omitempty"`
 	// Answer is the learner's answer in the current step (`labs answer`).
 	Answer string `json:"answer,omitempty"`
+	// History is what the learner did, oldest first and bounded: steps
+	// entered and done, hints, solves, failed checks with what was
+	// expected and found. An instructor reads it (a class's progress
+	// lives on the cluster).
+	History []Record `json:"history,omitempty"`
+}
+
+// Record is one entry of a learner's history.
+type Record struct {
+	At   time.Time `json:"at"`
+	Step int       `json:"step"` // 1-based
+	// What is enter, done, hint, solve, answer or fail.
+	What string `json:"what"`
+	// Detail is the failing checks' expected/found, or the answer.
+	Detail string `json:"detail,omitempty"`
+}
+
+// historyMax bounds History: a ConfigMap holds at most 1 MiB.
+const historyMax = 200
+
+// note appends a record for the current step, dropping the oldest past
+// historyMax.
+func (p *Progress) note(what, detail string) {
+	p.History = append(p.History, Record{At: time.Now().UTC(), Step: p.Step + 1, What: what, Detail: detail})
+	if n := len(p.History) - historyMax; n > 0 {
+		p.History = append([]Record(nil), p.History[n:]...)
+	}
 }
 
 // enter makes step i current, from its start: nothing passed, no answer,
 // the namespace as b recorded it.
 func (p *Progress) enter(i int, b *checks.Baseline) {
 	p.Step, p.Passed, p.Baseline, p.Entered, p.Answer = i, nil, b, time.Now().UTC(), ""
+	p.note("enter", "")
 }
 
 // DoneCount is how many steps are done.
@@ -90,6 +118,19 @@ func newProgress(lab *content.Lab) *Progress {
 	return &Progress{Lab: lab.ID, Done: make([]bool, len(lab.Steps))}
 }
 
+// ProgressStore keeps a learner's progress: files on this machine (Store,
+// the kind target) or a ConfigMap in the learner's namespace
+// (ConfigMapStore, a class cluster, so the learner can change machines and
+// the instructor can read it). Update is a read-modify-write that never
+// loses another command's change.
+type ProgressStore interface {
+	Load(ctx context.Context, lab string) (*Progress, error)
+	Save(ctx context.Context, lab string, p *Progress) error
+	Update(ctx context.Context, lab string, fn func(cur *Progress) (*Progress, error)) error
+	Current(ctx context.Context) (lab, file string, err error)
+	SetCurrent(ctx context.Context, lab, file string) error
+}
+
 // ErrDamaged marks a progress file that cannot be read.
 var ErrDamaged = errors.New("progress file is damaged")
 
@@ -106,7 +147,7 @@ func (s Store) file(lab string) string { return filepath.Join(s.Dir, "progress",
 
 // Load returns the lab's progress, or nil when it was never started. The
 // file's own "lab" field is not trusted: the file name says whose it is.
-func (s Store) Load(lab string) (*Progress, error) {
+func (s Store) Load(_ context.Context, lab string) (*Progress, error) {
 	b, err := os.ReadFile(s.file(lab))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -153,7 +194,7 @@ func (s Store) Update(ctx context.Context, lab string, fn func(cur *Progress) (*
 		return err
 	}
 	defer release()
-	cur, err := s.Load(lab)
+	cur, err := s.Load(ctx, lab)
 	if err != nil {
 		return err
 	}
@@ -166,7 +207,7 @@ func (s Store) Update(ctx context.Context, lab string, fn func(cur *Progress) (*
 
 // Current is the lab the learner started last ("" if none) and, for a lab
 // started from a file, that file's path.
-func (s Store) Current() (lab, file string, err error) {
+func (s Store) Current(context.Context) (lab, file string, err error) {
 	b, err := os.ReadFile(filepath.Join(s.Dir, "current"))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", "", nil
@@ -180,7 +221,7 @@ func (s Store) Current() (lab, file string, err error) {
 
 // SetCurrent records the current lab ("" clears it) and the file it was
 // started from ("" for a built-in lab).
-func (s Store) SetCurrent(lab, file string) error {
+func (s Store) SetCurrent(_ context.Context, lab, file string) error {
 	if lab == "" {
 		err := os.Remove(filepath.Join(s.Dir, "current"))
 		if errors.Is(err, os.ErrNotExist) {

@@ -29,7 +29,11 @@ const (
 
 // StatusReport is `labs status --output json`.
 type StatusReport struct {
-	Cluster    string       `json:"cluster"`
+	Cluster string `json:"cluster"`
+	// Mode is "class" on a class cluster (`labs join`), else empty.
+	Mode       string       `json:"mode,omitempty"`
+	Namespace  string       `json:"namespace,omitempty"`
+	Expires    *time.Time   `json:"expires,omitempty"`
 	State      string       `json:"state"`
 	Running    bool         `json:"running"`
 	Kubeconfig string       `json:"kubeconfig,omitempty"`
@@ -58,20 +62,31 @@ type NodeStatus struct {
 // says what is wrong when something is: Docker down, nodes stopped or
 // missing, an API server that does not answer.
 func (r *Runner) Status(ctx context.Context, asJSON bool) error {
-	rep := r.clusterStatus(ctx)
-	if s, err := r.current(); err == nil {
+	var rep StatusReport
+	if t, ok := r.target().(*ClassTarget); ok {
+		rep = r.classStatus(ctx, t)
+	} else {
+		rep = r.clusterStatus(ctx)
+	}
+	if s, err := r.current(ctx); err == nil {
 		rep.Lab, rep.Step, rep.Steps, rep.StepTitle = s.lab.ID, s.prog.Step+1, len(s.lab.Steps), s.lab.Steps[s.prog.Step].Title
 	} else if !errors.Is(err, ErrNoSession) {
 		rep.LabError = err.Error()
-		if id, _, _ := r.store().Current(); id != "" {
+		if id, _, _ := r.store().Current(ctx); id != "" {
 			rep.Lab = id
 		}
 	}
 	if asJSON {
 		return WriteJSON(r.Out, rep)
 	}
-	switch rep.State {
-	case StateRunning:
+	switch {
+	case rep.Mode == "class" && rep.State == StateRunning:
+		fmt.Fprintf(r.Out, "class %s: reachable; your namespace %s (kubeconfig %s)", rep.Cluster, rep.Namespace, rep.Kubeconfig)
+		if rep.Expires != nil {
+			fmt.Fprintf(r.Out, ", token valid until %s", rep.Expires.Local().Format(time.DateTime))
+		}
+		fmt.Fprintln(r.Out)
+	case rep.State == StateRunning:
 		fmt.Fprintf(r.Out, "cluster %s: running (kubeconfig %s)\n", rep.Cluster, rep.Kubeconfig)
 	default:
 		fmt.Fprintf(r.Out, "cluster %s: %s", rep.Cluster, rep.State)
@@ -108,6 +123,25 @@ func (r *Runner) Status(ctx context.Context, asJSON bool) error {
 		fmt.Fprintf(r.Out, "lab: %s, step %d/%d: %s\n", rep.Lab, rep.Step, rep.Steps, rep.StepTitle)
 	}
 	return nil
+}
+
+// classStatus is the class cluster's state: whether it answers, the
+// learner's namespace and token.
+func (r *Runner) classStatus(ctx context.Context, t *ClassTarget) StatusReport {
+	rep := StatusReport{Cluster: t.Joined.Class, Mode: "class", Namespace: t.Joined.Namespace, Kubeconfig: r.Paths.Kubeconfig(), State: StateUnreachable}
+	if !t.Joined.Expires.IsZero() {
+		rep.Expires = &t.Joined.Expires
+	}
+	c, err := r.client()
+	if err == nil {
+		err = r.apiReady(ctx, c, 10*time.Second)
+	}
+	if err != nil {
+		rep.Error, rep.Fix = err.Error(), "check your network, or ask your instructor; `labs doctor` says more"
+		return rep
+	}
+	rep.State, rep.Running = StateRunning, true
+	return rep
 }
 
 // clusterStatus reads the cluster's state from Docker, then from the API
@@ -215,7 +249,7 @@ type LabSummary struct {
 // List prints the labs with their progress.
 func (r *Runner) List(ctx context.Context, asJSON bool) error {
 	st := r.store()
-	cur, _, _ := st.Current()
+	cur, _, _ := st.Current(ctx)
 	var rows []LabSummary
 	for _, e := range r.Catalog.Entries() {
 		l := e.In(r.Catalog.Lang)
@@ -224,7 +258,7 @@ func (r *Runner) List(ctx context.Context, asJSON bool) error {
 			row.Languages = append(row.Languages, lang)
 		}
 		sort.Strings(row.Languages)
-		p, err := st.Load(l.ID)
+		p, err := st.Load(ctx, l.ID)
 		switch {
 		case err != nil:
 			row.Error = err.Error()

@@ -94,7 +94,7 @@ const advancePause = 1500 * time.Millisecond
 // when the step is entered). The cluster going away is said and waited
 // out.
 func (r *Runner) Watch(ctx context.Context, send func(any), actions <-chan WatchAction) error {
-	if _, err := r.current(); err != nil {
+	if _, err := r.current(ctx); err != nil {
 		return err
 	}
 	eventsFor := ""
@@ -102,7 +102,7 @@ func (r *Runner) Watch(ctx context.Context, send func(any), actions <-chan Watch
 	defer func() { stopEvents() }()
 	outage := false // the last step watch ended on a cluster problem
 	for ctx.Err() == nil {
-		s, err := r.current()
+		s, err := r.current(ctx)
 		if err != nil {
 			send(WatchStatus{Text: err.Error(), Problem: true})
 			if !sleepCtx(ctx, 2*time.Second) {
@@ -110,9 +110,9 @@ func (r *Runner) Watch(ctx context.Context, send func(any), actions <-chan Watch
 			}
 			continue
 		}
-		if s.lab.Namespace != eventsFor {
+		if r.ns(s.lab) != eventsFor {
 			stopEvents()
-			eventsFor = s.lab.Namespace
+			eventsFor = r.ns(s.lab)
 			stopEvents = r.watchEvents(ctx, eventsFor, send)
 		}
 		send(r.watchStep(s))
@@ -130,10 +130,10 @@ func (r *Runner) Watch(ctx context.Context, send func(any), actions <-chan Watch
 
 func (r *Runner) watchStep(s *session) WatchStep {
 	lab, prog := s.lab, s.prog
-	style := r.styleFor(lab, lab.Namespace, prog.Captured)
+	style := r.styleFor(lab, r.ns(lab), prog.Captured)
 	prose := lab.Steps[prog.Step].Prose
 	return WatchStep{
-		Lab: lab.ID, LabTitle: lab.Title, Namespace: lab.Namespace,
+		Lab: lab.ID, LabTitle: lab.Title, Namespace: r.ns(lab),
 		Step: prog.Step + 1, Steps: len(lab.Steps), Title: lab.Steps[prog.Step].Title,
 		Render: func(width int) string {
 			st := style
@@ -212,11 +212,11 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
 		return fmt.Errorf(r.tr("%w; labs watch goes on when it is back"), err)
 	}
-	specs := r.stepChecks(lab, prog.Step, lab.Namespace, prog.Captured)
+	specs := r.stepChecks(lab, prog.Step, r.ns(lab), prog.Captured)
 	if err := uncaptured(lab, prog.Step, specs); err != nil {
 		send(WatchStatus{Text: err.Error(), Problem: true})
 	}
-	eng, done, err := r.engineFor(c, lab.Namespace, prog.Captured)
+	eng, done, err := r.engineFor(c, r.ns(lab), prog.Captured)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 			}
 		case <-tick.C:
 			// Another terminal may have moved or passed the step.
-			if now, err := r.current(); err == nil && (now.lab.ID != lab.ID || !now.prog.sameStep(prog)) {
+			if now, err := r.current(ctx); err == nil && (now.lab.ID != lab.ID || !now.prog.sameStep(prog)) {
 				return nil
 			}
 		}
@@ -297,7 +297,7 @@ func (r *Runner) watchStepUntil(ctx context.Context, s *session, send func(any),
 // watchRecord judges the step as `labs check` does and records it; on a
 // pass the green stays a moment before the next step.
 func (r *Runner) watchRecord(ctx context.Context, send func(any)) error {
-	s, err := r.current()
+	s, err := r.current(ctx)
 	if err != nil {
 		return err
 	}
@@ -339,11 +339,11 @@ func (r *Runner) watchAct(ctx context.Context, a WatchAction, send func(any)) (d
 		}
 		return true, nil
 	case ActHint:
-		s, err := r.current()
+		s, err := r.current(ctx)
 		if err != nil {
 			return false, err
 		}
-		h := strings.TrimSpace(r.styleFor(s.lab, s.lab.Namespace, s.prog.Captured).Expand(s.lab.Steps[s.prog.Step].Hint))
+		h := strings.TrimSpace(r.styleFor(s.lab, r.ns(s.lab), s.prog.Captured).Expand(s.lab.Steps[s.prog.Step].Hint))
 		if h == "" {
 			h = r.tr("This step has no hint. `labs solve` runs the reference solution.")
 		}

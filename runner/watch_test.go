@@ -66,7 +66,7 @@ func TestWatchAdvancesWhenChecksPass(t *testing.T) {
 	rec.waitFor(t, "the check passing", func(m any) bool { c, ok := m.(WatchChecks); return ok && c.Step == 1 && c.Checks[0].Passed })
 	rec.waitFor(t, "step 1 done", func(m any) bool { d, ok := m.(WatchDone); return ok && d.Step == 1 && !d.Complete })
 	rec.waitFor(t, "step 2", func(m any) bool { s, ok := m.(WatchStep); return ok && s.Step == 2 })
-	if p, _ := r.store().Load("demo"); p.Step != 1 || !p.Done[0] {
+	if p, _ := r.store().Load(context.Background(), "demo"); p.Step != 1 || !p.Done[0] {
 		t.Fatalf("progress after the watch passed step 1: %+v", p)
 	}
 	cancel()

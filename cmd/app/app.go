@@ -19,6 +19,7 @@ import (
 
 	"github.com/labs-dev/labs/cmd/answer"
 	"github.com/labs-dev/labs/cmd/check"
+	"github.com/labs-dev/labs/cmd/class"
 	"github.com/labs-dev/labs/cmd/cmdutil"
 	"github.com/labs-dev/labs/cmd/doctor"
 	"github.com/labs-dev/labs/cmd/down"
@@ -26,6 +27,7 @@ import (
 	"github.com/labs-dev/labs/cmd/events"
 	"github.com/labs-dev/labs/cmd/grade"
 	"github.com/labs-dev/labs/cmd/hint"
+	"github.com/labs-dev/labs/cmd/join"
 	"github.com/labs-dev/labs/cmd/kubectl"
 	"github.com/labs-dev/labs/cmd/labtest"
 	"github.com/labs-dev/labs/cmd/lint"
@@ -177,6 +179,8 @@ through hands-on lab steps, and checks each step against the live cluster.
 		load.NewCommand(f, nil),
 		node.NewCommand(f),
 		watch.NewCommand(f),
+		join.NewCommand(f),
+		class.NewCommand(f),
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root

@@ -12,9 +12,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/labs-dev/labs/content"
 	"github.com/labs-dev/labs/labs"
@@ -82,6 +86,25 @@ func (f *Factory) Paths() (runner.Paths, error) {
 	return runner.DefaultPaths(name)
 }
 
+// LabPaths are the files labs runs with: the kind cluster's, or, on a
+// machine joined to a class (`labs join`), the class's, with the
+// membership.
+func (f *Factory) LabPaths() (runner.Paths, *runner.Joined, error) {
+	paths, err := f.Paths()
+	if err != nil {
+		return runner.Paths{}, nil, err
+	}
+	joined, err := runner.ReadJoined(paths)
+	if err != nil {
+		return runner.Paths{}, nil, err
+	}
+	if joined != nil {
+		// A class's files sit apart: the kind cluster's stay as they were.
+		paths = runner.ClassPaths(paths)
+	}
+	return paths, joined, nil
+}
+
 // Color reports whether output to w gets ANSI colour: only on a terminal,
 // and never with NO_COLOR set or TERM=dumb.
 func (f *Factory) Color(w io.Writer) bool {
@@ -112,7 +135,7 @@ func (f *Factory) ValidateOutput() error {
 // Runner builds the runner with real adapters. Docker is reached only when
 // a command uses it.
 func (f *Factory) Runner() (*runner.Runner, error) {
-	paths, err := f.Paths()
+	paths, joined, err := f.LabPaths()
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +152,7 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 	errStyle := content.Style{Color: f.Color(f.Streams.ErrOut)}
 	display := runner.NewDisplay(f.Streams.ErrOut, errStyle, IsTerminal(f.Streams.ErrOut) && f.Getenv("TERM") != "dumb")
 	cl := kindcluster.New(f.ClusterName(), paths.Kubeconfig(), eng, kindcluster.WithStatus(display.Status))
-	return &runner.Runner{
+	r := &runner.Runner{
 		Cluster:    cl,
 		Docker:     eng,
 		Paths:      paths,
@@ -141,7 +164,35 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 		Style:      outStyle,
 		Display:    display,
 		Nodes:      3,
-	}, nil
+	}
+	if joined != nil {
+		r.Target = runner.NewClassTarget(r, *joined)
+	}
+	return r, nil
+}
+
+// AdminClient connects with an instructor's kubeconfig (`labs class`):
+// the file given, else the kubeconfig of labs' own kind cluster.
+func (f *Factory) AdminClient(kubeconfig string) (kubernetes.Interface, *rest.Config, error) {
+	if kubeconfig == "" {
+		paths, err := f.Paths()
+		if err != nil {
+			return nil, nil, err
+		}
+		kubeconfig = paths.Kubeconfig()
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the instructor's kubeconfig %s: %w (give --kubeconfig FILE, or `labs start LAB` first to use labs' own cluster)", kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.Timeout = 30 * time.Second
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, cfg, nil
 }
 
 // Catalog loads the built-in labs, then the folders of --labs-dir and

@@ -2,11 +2,31 @@
 package kubectl
 
 import (
+	"fmt"
+	"io"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
+	"github.com/labs-dev/labs/runner"
 	kubectlrun "github.com/labs-dev/labs/runner/kubectl"
 )
+
+// capped keeps the first n bytes written to it and drops the rest.
+type capped struct {
+	w io.Writer
+	n int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.n > 0 {
+		k := min(len(p), c.n)
+		c.n -= k
+		_, _ = c.w.Write(p[:k])
+	}
+	return len(p), nil
+}
 
 // NewCommand returns `labs kubectl`, the built-in kubectl pointed at the lab
 // cluster and the current lab's namespace.
@@ -25,11 +45,19 @@ func NewCommand(f *cmdutil.Factory) *cobra.Command {
 		Example:            "  labs kubectl get pods -o wide\n  labs kubectl exec -it deploy/web -- sh",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			paths, err := f.Paths()
+			paths, _, err := f.LabPaths()
 			if err != nil {
 				return err
 			}
-			return kubectlrun.Run(cmd.Context(), f.Streams.In, f.Streams.Out, f.Streams.ErrOut, paths.Kubeconfig(), args)
+			// kubectl's own error names the admission rule; labs adds what
+			// to do about it.
+			var said strings.Builder
+			errOut := io.MultiWriter(f.Streams.ErrOut, &capped{w: &said, n: 64 << 10})
+			err = kubectlrun.Run(cmd.Context(), f.Streams.In, f.Streams.Out, errOut, paths.Kubeconfig(), args)
+			if why := runner.ExplainRefusal(said.String()); why != "" {
+				fmt.Fprintln(f.Streams.ErrOut, why)
+			}
+			return err
 		},
 	}
 }

@@ -7,11 +7,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
+	"github.com/labs-dev/labs/cmd/join"
 )
 
 // Options are the parsed arguments of `labs start`.
 type Options struct {
 	Lab string
+	// Kubeconfig joins a class first (`labs join FILE`).
+	Kubeconfig string
 }
 
 // NewCommand returns `labs start`. runF replaces the real run in tests.
@@ -23,12 +26,17 @@ func NewCommand(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Long: `Create the lab cluster (1 control-plane, 2 workers) or reuse it when it runs,
 load the lab images into its nodes, and show the lab's current step. A lab you
 started before resumes where you stopped.`,
-		Example: "  labs start selfhealing",
+		Example: "  labs start selfhealing\n  labs start selfhealing --kubeconfig learner-07.kubeconfig   # on your class's cluster",
 		Args:    cmdutil.ExactArgs(1, "labs start LAB (see `labs list`)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Lab = args[0]
 			if runF != nil {
 				return runF(cmd.Context(), o)
+			}
+			if o.Kubeconfig != "" {
+				if err := join.Run(cmd.Context(), f, &join.Options{File: o.Kubeconfig}); err != nil {
+					return err
+				}
 			}
 			r, err := f.Runner()
 			if err != nil {
@@ -37,5 +45,6 @@ started before resumes where you stopped.`,
 			return r.Start(cmd.Context(), o.Lab)
 		},
 	}
+	cmd.Flags().StringVar(&o.Kubeconfig, "kubeconfig", "", "join a class with the kubeconfig your instructor gave you first (as `labs join FILE`), then start the lab there")
 	return cmd
 }

@@ -1,0 +1,502 @@
+package runner
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/labs-dev/labs/content"
+)
+
+// Joined is this machine's membership of a class (`labs join FILE`): the
+// learner's kubeconfig is copied beside it, and every command then runs on
+// the class cluster, in the learner's namespace.
+type Joined struct {
+	Class     string    `json:"class"`
+	Learner   string    `json:"learner"`
+	Namespace string    `json:"namespace"`
+	Server    string    `json:"server"`
+	Expires   time.Time `json:"expires,omitzero"`
+	// From is the file the learner joined with.
+	From string `json:"from"`
+}
+
+// joinedFile is where the membership is recorded, under the paths of the
+// kind target (so `labs join --leave` finds it).
+func joinedFile(p Paths) string { return filepath.Join(p.ConfigDir, "joined.json") }
+
+// ClassPaths are where a joined machine keeps its files: apart from the
+// kind cluster's, which a join never touches.
+func ClassPaths(p Paths) Paths {
+	return Paths{ConfigDir: filepath.Join(p.ConfigDir, "class"), StateDir: filepath.Join(p.StateDir, "class")}
+}
+
+// ReadJoined returns the class this machine joined, nil if none.
+func ReadJoined(p Paths) (*Joined, error) {
+	b, err := os.ReadFile(joinedFile(p))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var j Joined
+	if err := json.Unmarshal(b, &j); err != nil || j.Namespace == "" {
+		return nil, fmt.Errorf("the class membership %s is damaged (%v): `labs join --leave`, then `labs join FILE` again", joinedFile(p), err)
+	}
+	return &j, nil
+}
+
+// Join reads a learner's kubeconfig (from `labs class up`), copies it
+// under labs' own config dir (mode 0600) and records the membership: from
+// now on every labs command runs in the learner's namespace of the class
+// cluster. The file is checked first: a current context with a namespace
+// and a token that has not expired.
+func Join(p Paths, file string) (*Joined, error) {
+	j, cfg, err := ReadClassKubeconfig(file)
+	if err != nil {
+		return nil, err
+	}
+	cp := ClassPaths(p)
+	if err := os.MkdirAll(cp.ConfigDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := clientcmd.WriteToFile(*cfg, cp.Kubeconfig()); err != nil {
+		return nil, fmt.Errorf("copying the class kubeconfig: %w", err)
+	}
+	if err := os.Chmod(cp.Kubeconfig(), 0o600); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(j, "", "  ")
+	if err := writeAtomic(joinedFile(p), b); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// ReadClassKubeconfig reads and checks a learner's kubeconfig: a current
+// context with a namespace, a token that has not expired.
+func ReadClassKubeconfig(file string) (*Joined, *clientcmdapi.Config, error) {
+	cfg, err := clientcmd.LoadFromFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the class kubeconfig %s: %w", file, err)
+	}
+	kctx, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok {
+		return nil, nil, fmt.Errorf("the class kubeconfig %s has no current context: use the file your instructor gave you (`labs class up` writes one per learner)", file)
+	}
+	if kctx.Namespace == "" {
+		return nil, nil, fmt.Errorf("the class kubeconfig %s names no namespace in its context %q: labs runs a class's labs in the learner's own namespace; use the file `labs class up` wrote for you", file, cfg.CurrentContext)
+	}
+	j := &Joined{Class: kctx.Cluster, Namespace: kctx.Namespace, Learner: kctx.AuthInfo}
+	if cl, ok := cfg.Clusters[kctx.Cluster]; ok {
+		j.Server = cl.Server
+	}
+	if ai, ok := cfg.AuthInfos[kctx.AuthInfo]; ok {
+		j.Expires = tokenExpiry(ai.Token)
+	}
+	if !j.Expires.IsZero() && time.Now().After(j.Expires) {
+		return nil, nil, fmt.Errorf("the token in %s expired at %s: ask your instructor for a new file (`labs class up` again writes fresh ones)", file, j.Expires.Local().Format(time.DateTime))
+	}
+	if j.From, err = filepath.Abs(file); err != nil {
+		return nil, nil, err
+	}
+	return j, cfg, nil
+}
+
+// Leave forgets the class: labs runs on this machine's kind cluster again.
+// The learner's progress stays on the class cluster.
+func Leave(p Paths) (*Joined, error) {
+	j, err := ReadJoined(p)
+	if j == nil {
+		return nil, err
+	}
+	for _, f := range []string{joinedFile(p), ClassPaths(p).Kubeconfig()} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+// tokenExpiry reads the exp claim of a ServiceAccount token (a JWT)
+// without verifying it: only to tell the learner in time; the API server
+// judges. Zero when it cannot be read.
+func tokenExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(b, &claims) != nil || claims.Exp == 0 {
+		return time.Time{}
+	}
+	return time.Unix(claims.Exp, 0)
+}
+
+// ClassTarget runs labs in the learner's namespace of a class cluster.
+type ClassTarget struct {
+	r      *Runner
+	Joined Joined
+}
+
+// NewClassTarget is the class target of r for the membership j.
+func NewClassTarget(r *Runner, j Joined) *ClassTarget { return &ClassTarget{r: r, Joined: j} }
+
+func (t *ClassTarget) Mode() string { return "class" }
+
+// Namespace: every lab runs in the learner's one namespace.
+func (t *ClassTarget) Namespace(*content.Lab) string { return t.Joined.Namespace }
+
+// Facts: the nodes are not the learner's to name.
+func (t *ClassTarget) Facts() map[string]string { return map[string]string{} }
+
+// Allow refuses a lab that needs more than one namespace.
+func (t *ClassTarget) Allow(lab *content.Lab) error {
+	if lab.Scope == content.ScopeNamespace || lab.Scope == "" {
+		return nil
+	}
+	why := "it changes or reads the cluster beyond one namespace (nodes, other namespaces)"
+	if lab.Scope == content.ScopeNode {
+		why = "it reaches into the nodes themselves (their processes, cgroups, memory)"
+	}
+	return fmt.Errorf("lab %s cannot run on a class cluster: %s (scope: %s), and here you have namespace %s only; run it on your own machine's cluster (`labs join --leave`, then `labs start %s`)", lab.ID, why, lab.Scope, t.Joined.Namespace, lab.ID)
+}
+
+// Ensure checks that the class cluster answers, that the token is still
+// valid, and that the learner may do what labs needs in their namespace:
+// a missing right fails now, naming it, not after a check's timeout.
+func (t *ClassTarget) Ensure(ctx context.Context) (kubernetes.Interface, error) {
+	if !t.Joined.Expires.IsZero() && time.Now().After(t.Joined.Expires) {
+		return nil, fmt.Errorf("your class token expired at %s: ask your instructor for a new kubeconfig, then `labs join FILE`", t.Joined.Expires.Local().Format(time.DateTime))
+	}
+	c, err := t.r.client()
+	if err != nil {
+		return nil, err
+	}
+	missing, err := MissingRights(ctx, c, t.Joined.Namespace, LearnerNeeds)
+	if err != nil {
+		if apierrors.IsUnauthorized(err) {
+			return nil, explainAuth(err, t.Joined)
+		}
+		if rerr := t.r.apiReady(ctx, c, 10*time.Second); rerr != nil {
+			return nil, fmt.Errorf("the class cluster %s does not answer (%v): check your network, or ask your instructor", t.Joined.Server, rerr)
+		}
+		return nil, err
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("in namespace %s you may not %s: labs needs these to run a lab; ask your instructor to run `labs class up` again (it grants them)", t.Joined.Namespace, strings.Join(missing, ", "))
+	}
+	t.r.Display.Done(fmt.Sprintf("class %s: namespace %s on %s", t.Joined.Class, t.Joined.Namespace, t.Joined.Server))
+	return c, nil
+}
+
+// explainAuth turns a refused token into the sentence a learner needs.
+func explainAuth(err error, j Joined) error {
+	if apierrors.IsUnauthorized(err) {
+		return fmt.Errorf("the class cluster refused your token (401 Unauthorized): it expired or the class was taken down; ask your instructor for a new kubeconfig, then `labs join FILE`")
+	}
+	return err
+}
+
+// Right is one verb on one resource, as RBAC names them.
+type Right struct {
+	Verb, Group, Resource, Subresource string
+}
+
+func (r Right) String() string {
+	res := r.Resource
+	if r.Subresource != "" {
+		res += "/" + r.Subresource
+	}
+	if r.Group != "" {
+		res += "." + r.Group
+	}
+	return r.Verb + " " + res
+}
+
+// LearnerNeeds are the rights a namespace-scope lab uses: its workloads,
+// their pods, logs and exec, services, configmaps (progress too), events.
+var LearnerNeeds = []Right{
+	{Verb: "create", Group: "apps", Resource: "deployments"},
+	{Verb: "watch", Group: "apps", Resource: "deployments"},
+	{Verb: "delete", Resource: "pods"},
+	{Verb: "watch", Resource: "pods"},
+	{Verb: "get", Resource: "pods", Subresource: "log"},
+	{Verb: "create", Resource: "pods", Subresource: "exec"},
+	{Verb: "create", Resource: "services"},
+	{Verb: "update", Resource: "configmaps"},
+	{Verb: "watch", Resource: "events"},
+}
+
+// MissingRights asks the API server (SelfSubjectAccessReview) which of
+// rights the caller lacks in ns.
+func MissingRights(ctx context.Context, c kubernetes.Interface, ns string, rights []Right) ([]string, error) {
+	var missing []string
+	for _, r := range rights {
+		ok, err := Can(ctx, c, ns, r)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, r.String())
+		}
+	}
+	return missing, nil
+}
+
+// Can asks the API server whether the caller has right r in ns ("" for
+// a cluster-scoped resource).
+func Can(ctx context.Context, c kubernetes.Interface, ns string, r Right) (bool, error) {
+	rev, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: ns, Verb: r.Verb, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource,
+		}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return false, fmt.Errorf("asking the API server whether you may %s: %w", r, err)
+	}
+	return rev.Status.Allowed, nil
+}
+
+// Prepare: the namespace is the instructor's to make; labs checks it is
+// there. It never held the lab "freshly": progress says where the learner is.
+func (t *ClassTarget) Prepare(ctx context.Context, c kubernetes.Interface, ns string) (bool, error) {
+	if _, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("your namespace %s is not on the class cluster (the class was taken down?): ask your instructor", ns)
+		}
+		return false, explainAuth(fmt.Errorf("reading namespace %s: %w", ns, err), t.Joined)
+	}
+	return false, nil
+}
+
+// Wipe deletes what labs and the learner made in the namespace, keeping
+// what the instructor set up (quota, limits, policies, the learner's
+// account) and the progress; then waits for the pods to go.
+func (t *ClassTarget) Wipe(ctx context.Context, c kubernetes.Interface, ns string) error {
+	return EmptyNamespace(ctx, c, ns, wipeWait)
+}
+
+func (t *ClassTarget) Store() ProgressStore {
+	return ConfigMapStore{Client: t.r.client, Namespace: t.Joined.Namespace}
+}
+
+// EmptyNamespace deletes the objects a lab makes in ns (workloads, pods,
+// services, configmaps and secrets but labs' own and the cluster's) and
+// waits, at most wait, until no pod is left.
+func EmptyNamespace(ctx context.Context, c kubernetes.Interface, ns string, wait time.Duration) error {
+	all := metav1.ListOptions{}
+	del := metav1.DeleteOptions{}
+	bg := metav1.DeletePropagationBackground
+	del.PropagationPolicy = &bg
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"deployments", func() error { return c.AppsV1().Deployments(ns).DeleteCollection(ctx, del, all) }},
+		{"statefulsets", func() error { return c.AppsV1().StatefulSets(ns).DeleteCollection(ctx, del, all) }},
+		{"daemonsets", func() error { return c.AppsV1().DaemonSets(ns).DeleteCollection(ctx, del, all) }},
+		{"replicasets", func() error { return c.AppsV1().ReplicaSets(ns).DeleteCollection(ctx, del, all) }},
+		{"cronjobs", func() error { return c.BatchV1().CronJobs(ns).DeleteCollection(ctx, del, all) }},
+		{"jobs", func() error { return c.BatchV1().Jobs(ns).DeleteCollection(ctx, del, all) }},
+		{"horizontalpodautoscalers", func() error {
+			return c.AutoscalingV2().HorizontalPodAutoscalers(ns).DeleteCollection(ctx, del, all)
+		}},
+		{"poddisruptionbudgets", func() error { return c.PolicyV1().PodDisruptionBudgets(ns).DeleteCollection(ctx, del, all) }},
+		{"pods", func() error { return c.CoreV1().Pods(ns).DeleteCollection(ctx, del, all) }},
+		{"persistentvolumeclaims", func() error {
+			return c.CoreV1().PersistentVolumeClaims(ns).DeleteCollection(ctx, del, all)
+		}},
+		{"services", func() error { return deleteServices(ctx, c, ns) }},
+		{"configmaps", func() error {
+			return c.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, del, metav1.ListOptions{
+				FieldSelector: "metadata.name!=" + ProgressConfigMap + ",metadata.name!=kube-root-ca.crt",
+			})
+		}},
+		{"secrets", func() error {
+			return c.CoreV1().Secrets(ns).DeleteCollection(ctx, del, metav1.ListOptions{FieldSelector: "type!=kubernetes.io/service-account-token"})
+		}},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting the %s of namespace %s: %w", s.what, ns, err)
+		}
+	}
+	return waitNoPods(ctx, c, ns, wait)
+}
+
+// deleteServices deletes each Service (Services have no delete collection).
+func deleteServices(ctx context.Context, c kubernetes.Interface, ns string) error {
+	l, err := c.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, s := range l.Items {
+		if err := c.CoreV1().Services(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitNoPods watches ns until it has no pod.
+func waitNoPods(ctx context.Context, c kubernetes.Interface, ns string, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	lw := &cache.ListWatch{
+		ListFunc:  func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Pods(ns).List(ctx, o) },
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) { return c.CoreV1().Pods(ns).Watch(ctx, o) },
+	}
+	var store cache.Store
+	var left []string
+	empty := func() (bool, error) {
+		left = left[:0]
+		for _, o := range store.List() {
+			left = append(left, o.(*corev1.Pod).Name)
+		}
+		return len(left) == 0, nil
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(s cache.Store) (bool, error) { store = s; return empty() },
+		func(watch.Event) (bool, error) { return empty() })
+	if err != nil {
+		sort.Strings(left)
+		return fmt.Errorf("expected no pods left in namespace %s within %s; found %s (still terminating): try again in a moment", ns, wait, strings.Join(left, ", "))
+	}
+	return nil
+}
+
+// LearnerMayNot are rights a learner must lack: doctor reports any that
+// is granted (a class fence is open), and the cluster suite asserts them.
+var LearnerMayNot = []Right{
+	{Verb: "list", Resource: "nodes"},
+	{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"},
+	{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "rolebindings"},
+	{Verb: "update", Resource: "resourcequotas"},
+	{Verb: "delete", Group: "networking.k8s.io", Resource: "networkpolicies"},
+	{Verb: "create", Resource: "namespaces"},
+}
+
+// diagnoseClass is `labs doctor` on a class cluster: the API server, the
+// token's lifetime, what the learner may and may not do, the quota.
+func (r *Runner) diagnoseClass(ctx context.Context, t *ClassTarget) DoctorReport {
+	var rep DoctorReport
+	add := func(d Diagnosis) { rep.Checks = append(rep.Checks, d) }
+	ns := t.Joined.Namespace
+	c, err := r.client()
+	if err == nil {
+		err = r.apiReady(ctx, c, 10*time.Second)
+	}
+	if err != nil {
+		add(Diagnosis{Name: "class", Status: DiagFail, Detail: fmt.Sprintf("class %s at %s: %v", t.Joined.Class, t.Joined.Server, err), Fix: "check your network (the class's address must be reachable from here) or ask your instructor"})
+		return rep
+	}
+	add(Diagnosis{Name: "class", Status: DiagOK, Detail: fmt.Sprintf("class %s at %s answers; your namespace is %s", t.Joined.Class, t.Joined.Server, ns)})
+	tok := Diagnosis{Name: "token", Status: DiagOK, Detail: "no expiry in the token"}
+	if exp := t.Joined.Expires; !exp.IsZero() {
+		left := time.Until(exp).Round(time.Minute)
+		tok.Detail = fmt.Sprintf("valid until %s (%s left)", exp.Local().Format(time.DateTime), left)
+		switch {
+		case left <= 0:
+			tok.Status, tok.Detail, tok.Fix = DiagFail, fmt.Sprintf("expired at %s", exp.Local().Format(time.DateTime)), "ask your instructor for a new kubeconfig, then `labs join FILE`"
+		case left < time.Hour:
+			tok.Status, tok.Fix = DiagWarn, "ask your instructor for a fresh file before it runs out"
+		}
+	}
+	add(tok)
+	rights := Diagnosis{Name: "rights", Status: DiagOK}
+	missing, err := MissingRights(ctx, c, ns, LearnerNeeds)
+	if err != nil {
+		add(Diagnosis{Name: "rights", Status: DiagFail, Detail: explainAuth(err, t.Joined).Error(), Fix: "ask your instructor"})
+		return rep
+	}
+	var may []string
+	for _, x := range LearnerNeeds {
+		if !slices.Contains(missing, x.String()) {
+			may = append(may, x.String())
+		}
+	}
+	granted, err := grantedOf(ctx, c, ns, LearnerMayNot)
+	if err != nil {
+		granted = []string{"(could not ask: " + err.Error() + ")"}
+	}
+	rights.Detail = fmt.Sprintf("in %s you may %s", ns, strings.Join(may, ", "))
+	if len(missing) > 0 {
+		rights.Status, rights.Fix = DiagFail, "ask your instructor to run `labs class up` again (it grants these)"
+		rights.Detail += "; you may NOT " + strings.Join(missing, ", ")
+	}
+	if len(granted) > 0 && rights.Status == DiagOK {
+		rights.Status, rights.Fix = DiagWarn, "tell your instructor: a learner's account should not have these"
+		rights.Detail += "; and beyond a learner's needs: " + strings.Join(granted, ", ")
+	}
+	add(rights)
+	q := Diagnosis{Name: "quota", Status: DiagOK, Detail: "no quota in " + ns}
+	if quotas, err := c.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{}); err == nil && len(quotas.Items) > 0 {
+		var parts []string
+		for _, qt := range quotas.Items {
+			names := make([]string, 0, len(qt.Status.Hard))
+			for name := range qt.Status.Hard {
+				names = append(names, string(name))
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				used := qt.Status.Used[corev1.ResourceName(name)]
+				hard := qt.Status.Hard[corev1.ResourceName(name)]
+				parts = append(parts, fmt.Sprintf("%s %s/%s", name, used.String(), hard.String()))
+				if hard.Sign() > 0 && used.Cmp(hard) >= 0 {
+					q.Status, q.Fix = DiagWarn, "a full quota refuses new pods: delete what earlier labs left (`labs reset`)"
+				}
+			}
+		}
+		q.Detail = "used/allowed: " + strings.Join(parts, ", ")
+	}
+	add(q)
+	rep.OK = true
+	for _, d := range rep.Checks {
+		if d.Status == DiagFail {
+			rep.OK = false
+		}
+	}
+	return rep
+}
+
+// grantedOf are the rights of list the caller has.
+func grantedOf(ctx context.Context, c kubernetes.Interface, ns string, list []Right) ([]string, error) {
+	var out []string
+	for _, x := range list {
+		ok, err := Can(ctx, c, ns, x)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, x.String())
+		}
+	}
+	return out, nil
+}
