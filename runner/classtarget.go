@@ -217,6 +217,24 @@ func (t *ClassTarget) Ensure(ctx context.Context) (kubernetes.Interface, error) 
 	return c, nil
 }
 
+// probe asks the class cluster one authenticated question: a token it
+// refuses (401) is said as such, not as a cluster that does not answer.
+func (t *ClassTarget) probe(ctx context.Context, c kubernetes.Interface) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := Can(ctx, c, t.Joined.Namespace, Right{Verb: "get", Resource: "pods"})
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsUnauthorized(err):
+		return explainAuth(err, t.Joined)
+	}
+	if rerr := t.r.apiReady(ctx, c, 10*time.Second); rerr != nil {
+		return fmt.Errorf("the class cluster %s does not answer (%v): check your network, or ask your instructor", t.Joined.Server, rerr)
+	}
+	return err
+}
+
 // explainAuth turns a refused token into the sentence a learner needs.
 func explainAuth(err error, j Joined) error {
 	if apierrors.IsUnauthorized(err) {
@@ -309,7 +327,8 @@ func (t *ClassTarget) Store() ProgressStore {
 }
 
 // EmptyNamespace deletes the objects a lab makes in ns (workloads, pods,
-// services, configmaps and secrets but labs' own and the cluster's) and
+// services, configmaps but labs' own and the cluster's; a learner may not
+// make Secrets) and
 // waits, at most wait, until no pod is left.
 func EmptyNamespace(ctx context.Context, c kubernetes.Interface, ns string, wait time.Duration) error {
 	all := metav1.ListOptions{}
@@ -339,9 +358,6 @@ func EmptyNamespace(ctx context.Context, c kubernetes.Interface, ns string, wait
 			return c.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, del, metav1.ListOptions{
 				FieldSelector: "metadata.name!=" + ProgressConfigMap + ",metadata.name!=kube-root-ca.crt",
 			})
-		}},
-		{"secrets", func() error {
-			return c.CoreV1().Secrets(ns).DeleteCollection(ctx, del, metav1.ListOptions{FieldSelector: "type!=kubernetes.io/service-account-token"})
 		}},
 	}
 	for _, s := range steps {
@@ -411,10 +427,10 @@ func (r *Runner) diagnoseClass(ctx context.Context, t *ClassTarget) DoctorReport
 	ns := t.Joined.Namespace
 	c, err := r.client()
 	if err == nil {
-		err = r.apiReady(ctx, c, 10*time.Second)
+		err = t.probe(ctx, c)
 	}
 	if err != nil {
-		add(Diagnosis{Name: "class", Status: DiagFail, Detail: fmt.Sprintf("class %s at %s: %v", t.Joined.Class, t.Joined.Server, err), Fix: "check your network (the class's address must be reachable from here) or ask your instructor"})
+		add(Diagnosis{Name: "class", Status: DiagFail, Detail: fmt.Sprintf("class %s at %s: %v", t.Joined.Class, t.Joined.Server, err), Fix: "check your network (the class's address must be reachable from here) or ask your instructor for a new kubeconfig"})
 		return rep
 	}
 	add(Diagnosis{Name: "class", Status: DiagOK, Detail: fmt.Sprintf("class %s at %s answers; your namespace is %s", t.Joined.Class, t.Joined.Server, ns)})

@@ -339,10 +339,23 @@ func startLoadPod(ctx context.Context, c, stream kubernetes.Interface, ns, targe
 				Image:           images.Repository + ":v1",
 				ImagePullPolicy: corev1.PullIfNotPresent,
 				Args:            args,
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-					corev1.ResourceCPU:    resource.MustParse("100m"),
-					corev1.ResourceMemory: resource.MustParse("32Mi"),
-				}},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse("100m"),
+						corev1.ResourceMemory: resource.MustParse("32Mi"),
+					},
+					// A class namespace's quota counts memory limits.
+					Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
+				},
+				// Pod Security restricted, as a class namespace may enforce:
+				// the load generator needs no privilege.
+				SecurityContext: &corev1.SecurityContext{
+					RunAsNonRoot:             ptr(true),
+					RunAsUser:                ptr(int64(65534)),
+					AllowPrivilegeEscalation: ptr(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+					SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+				},
 			}},
 		},
 	}
@@ -580,3 +593,5 @@ func (p *prober) Availability(ctx context.Context, req checks.AvailabilityReques
 	return checks.LoadStats{Transactions: o.res.Transactions, Successful: o.res.Successful, Failed: o.res.Failed,
 		AvailabilityPercent: o.res.AvailabilityPercent, FailureReasons: o.res.FailureReasons}, nil
 }
+
+func ptr[T any](v T) *T { return &v }

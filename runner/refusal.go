@@ -7,7 +7,8 @@ import (
 
 var (
 	podSecurityRefusal = regexp.MustCompile(`violates PodSecurity "([a-z]+):[^"]*": ([^\n]+)`)
-	quotaRefusal       = regexp.MustCompile(`exceeded quota: ([^,]+), requested: ([^,]+), used: ([^,]+), limited: ([^\n]+)`)
+	// Several resources over: each list is comma-joined without spaces.
+	quotaRefusal = regexp.MustCompile(`exceeded quota: ([^,]+), requested: (\S+), used: (\S+), limited: ([^\s"]+)`)
 )
 
 // ExplainRefusal is labs' one sentence about an admission refusal in what

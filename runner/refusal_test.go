@@ -14,6 +14,8 @@ func TestExplainRefusal(t *testing.T) {
 			[]string{"Pod Security", "baseline level", "privileged (container", "labs join --leave"}},
 		{"quota", `Error from server (Forbidden): pods "big" is forbidden: exceeded quota: labs-budget, requested: requests.memory=2Gi, used: requests.memory=64Mi, limited: requests.memory=512Mi`,
 			[]string{"quota labs-budget", "allows requests.memory=512Mi", "requests.memory=64Mi is in use", "asks for requests.memory=2Gi", "labs reset"}},
+		{"quota, two resources", `Error from server (Forbidden): error when creating "big.yaml": pods "big" is forbidden: exceeded quota: labs-budget, requested: limits.memory=2Gi,requests.memory=2Gi, used: limits.memory=0,requests.memory=0, limited: limits.memory=1Gi,requests.memory=512Mi`,
+			[]string{"quota labs-budget", "allows limits.memory=1Gi,requests.memory=512Mi", "asks for limits.memory=2Gi,requests.memory=2Gi"}},
 		{"other", `Error from server (NotFound): pods "x" not found`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

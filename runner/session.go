@@ -106,7 +106,17 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 	}
 	st := r.store()
 	ns := r.ns(lab)
+	prevID, _, _ := st.Current(ctx)
 	r.leavePrevious(ctx, lab)
+	// On a class cluster every lab shares the learner's one namespace: a
+	// lab starts on an empty one, not on the last lab's objects.
+	switching := t.Mode() != "kind" && prevID != "" && prevID != lab.ID
+	if switching {
+		r.Display.Status(fmt.Sprintf("emptying namespace %s of %s's objects", ns, prevID))
+		if err := t.Wipe(ctx, c, ns); err != nil {
+			return err
+		}
+	}
 	prog, err := st.Load(ctx, lab.ID)
 	if errors.Is(err, ErrDamaged) {
 		r.Display.Status(fmt.Sprintf("%v: starting %s again from step 1", err, lab.ID))
@@ -132,7 +142,7 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 			return err
 		}
 		prog.fit(lab)
-		if fresh {
+		if fresh || switching {
 			if err := r.setupLab(ctx, lab, ns); err != nil {
 				return err
 			}

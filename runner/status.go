@@ -134,10 +134,10 @@ func (r *Runner) classStatus(ctx context.Context, t *ClassTarget) StatusReport {
 	}
 	c, err := r.client()
 	if err == nil {
-		err = r.apiReady(ctx, c, 10*time.Second)
+		err = t.probe(ctx, c)
 	}
 	if err != nil {
-		rep.Error, rep.Fix = err.Error(), "check your network, or ask your instructor; `labs doctor` says more"
+		rep.Error, rep.Fix = err.Error(), "`labs doctor` says more"
 		return rep
 	}
 	rep.State, rep.Running = StateRunning, true

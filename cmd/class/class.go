@@ -56,7 +56,7 @@ func newUp(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up --class NAME (--learners N | --names FILE)",
 		Short: "Make (or complete) a class: namespaces, rights, budgets and a kubeconfig per learner",
-		Long: `Make one namespace per learner (CLASS-NAME), a ServiceAccount bound to the
+		Long: `Make one namespace per learner (CLASS-LEARNER), a ServiceAccount bound to the
 labs-learner role there, Pod Security enforced, a quota and default limits
 (--budget), NetworkPolicies that keep other learners and the cloud metadata
 address out, and a kubeconfig file per learner in --dir whose token expires
@@ -95,8 +95,11 @@ files; nothing is duplicated.`,
 				return err
 			}
 			exp := ""
-			if len(rep.Learners) > 0 {
-				exp = rep.Learners[0].Expires.Local().Format(time.DateTime)
+			for i, l := range rep.Learners {
+				// The earliest: the API server may cap some tokens.
+				if i == 0 || l.Expires.Local().Format(time.DateTime) < exp {
+					exp = l.Expires.Local().Format(time.DateTime)
+				}
 			}
 			fmt.Fprintf(f.Streams.ErrOut, "class %s: %d learners (%d new), budget %s, tokens valid until %s, in %.1fs; hand each learner their file: `labs join FILE`, then `labs start selfhealing`\n",
 				rep.Class, len(rep.Learners), added, rep.Budget, exp, rep.Seconds)

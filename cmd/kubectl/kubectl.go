@@ -2,6 +2,7 @@
 package kubectl
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -53,9 +54,13 @@ func NewCommand(f *cmdutil.Factory) *cobra.Command {
 			// to do about it.
 			var said strings.Builder
 			errOut := io.MultiWriter(f.Streams.ErrOut, &capped{w: &said, n: 64 << 10})
-			err = kubectlrun.Run(cmd.Context(), f.Streams.In, f.Streams.Out, errOut, paths.Kubeconfig(), args)
+			err = kubectlrun.RunExplained(cmd.Context(), f.Streams.In, f.Streams.Out, errOut, paths.Kubeconfig(), args)
 			if why := runner.ExplainRefusal(said.String()); why != "" {
 				fmt.Fprintln(f.Streams.ErrOut, why)
+			}
+			var fatal *kubectlrun.Fatal
+			if errors.As(err, &fatal) {
+				return cmdutil.ExitCode(fatal.Code) // its message is out already
 			}
 			return err
 		},

@@ -23,6 +23,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -90,8 +91,8 @@ var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // Validate checks the options without touching the cluster.
 func (o *Options) Validate() error {
-	if !dnsLabel.MatchString(o.Class) || len(o.Class) > 30 {
-		return fmt.Errorf("--class %q is not a class name: use up to 30 lower-case letters, digits and '-'", o.Class)
+	if err := ValidateClass(o.Class); err != nil {
+		return err
 	}
 	if (o.Learners > 0) == (len(o.Names) > 0) {
 		return fmt.Errorf("say who the learners are: --learners N or --names FILE (one of them)")
@@ -151,6 +152,14 @@ func (o *Options) names() []string {
 		out[i] = fmt.Sprintf("learner-%02d", i+1)
 	}
 	return out
+}
+
+// ValidateClass checks a --class value (down and reset need one).
+func ValidateClass(class string) error {
+	if !dnsLabel.MatchString(class) || len(class) > 30 {
+		return fmt.Errorf("--class %q is not a class name: use up to 30 lower-case letters, digits and '-' (`labs class list` shows the classes)", class)
+	}
+	return nil
 }
 
 // Namespace is a learner's namespace in a class.
@@ -234,7 +243,7 @@ func upLearner(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o 
 	}
 	nsLabels := map[string]string{
 		"pod-security.kubernetes.io/enforce": o.PodSecurity,
-		"pod-security.kubernetes.io/warn":    "restricted",
+		"pod-security.kubernetes.io/warn":    o.PodSecurity,
 		"pod-security.kubernetes.io/audit":   "restricted",
 	}
 	for k, v := range labels {
@@ -265,9 +274,14 @@ func upLearner(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o 
 	if err != nil {
 		return l, fmt.Errorf("a token for %s: %w", name, err)
 	}
-	if tok.Status.ExpirationTimestamp.Time.Before(expires.Add(-time.Minute)) {
-		// The API server caps token lifetimes (--service-account-max-token-expiration).
-		l.Expires = tok.Status.ExpirationTimestamp.Time.UTC()
+	if got := tok.Status.ExpirationTimestamp.Time.UTC(); got.Before(expires.Add(-time.Minute)) {
+		// The API server caps token lifetimes (--service-account-max-token-expiration):
+		// the namespace says when this learner's really ends.
+		l.Expires = got.Truncate(time.Second)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AnnotationExpires, l.Expires.Format(time.RFC3339))
+		if _, err := c.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			return l, fmt.Errorf("recording when %s's token expires: %w", name, err)
+		}
 	}
 	l.Kubeconfig = filepath.Join(o.Dir, name+".kubeconfig")
 	return l, writeKubeconfig(l.Kubeconfig, cfg, o, name, ns, tok.Status.Token)
@@ -304,8 +318,8 @@ func writeKubeconfig(path string, cfg *rest.Config, o Options, name, ns, token s
 }
 
 // learnerRole is what a learner may do in their own namespace: run and
-// inspect workloads (exec, logs, port-forward), services, configmaps and
-// secrets, read events, quotas and policies. Not RBAC, quotas, limits or
+// inspect workloads (exec, logs, port-forward), services and configmaps;
+// read secrets, accounts, events, quotas and policies. Not RBAC, quotas, limits or
 // NetworkPolicies: those are the instructor's fences.
 func learnerRole() *rbacv1.ClusterRole {
 	all := []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
@@ -313,7 +327,11 @@ func learnerRole() *rbacv1.ClusterRole {
 	return &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: LearnerRole, Labels: map[string]string{LabelManaged: "labs"}},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"pods", "services", "endpoints", "configmaps", "secrets", "persistentvolumeclaims", "serviceaccounts"}, Verbs: all},
+			{APIGroups: []string{""}, Resources: []string{"pods", "services", "endpoints", "configmaps", "persistentvolumeclaims"}, Verbs: all},
+			// Read only: a learner who may create Secrets can mint a
+			// ServiceAccount token that outlives the class, and one who may
+			// delete ServiceAccounts can lock themselves out.
+			{APIGroups: []string{""}, Resources: []string{"secrets", "serviceaccounts"}, Verbs: read},
 			{APIGroups: []string{""}, Resources: []string{"pods/log", "pods/status"}, Verbs: read},
 			{APIGroups: []string{""}, Resources: []string{"pods/exec", "pods/portforward", "pods/attach", "pods/eviction"}, Verbs: []string{"get", "create"}},
 			{APIGroups: []string{""}, Resources: []string{"events", "resourcequotas", "limitranges"}, Verbs: read},
@@ -523,6 +541,9 @@ func readProgress(cm *corev1.ConfigMap, l *Learner) {
 // Down deletes every namespace of the class (and the learner role when no
 // class is left), waiting until they are gone.
 func Down(ctx context.Context, c kubernetes.Interface, class string, wait time.Duration, status func(string)) ([]string, error) {
+	if err := ValidateClass(class); err != nil {
+		return nil, err // never "" (every class)
+	}
 	nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(class)})
 	if err != nil {
 		return nil, explainAdmin(fmt.Errorf("listing class %s: %w", class, err))
@@ -565,6 +586,9 @@ func Down(ctx context.Context, c kubernetes.Interface, class string, wait time.D
 // Reset empties one learner's namespace and forgets their progress: the
 // fences (quota, policies, account) stay, so their file keeps working.
 func Reset(ctx context.Context, c kubernetes.Interface, class, learner string) error {
+	if err := ValidateClass(class); err != nil {
+		return err
+	}
 	ns := Namespace(class, learner)
 	got, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || (err == nil && got.Labels[LabelClass] != class) {

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# classbench.sh: a class on one kind cluster, measured. Provisions LEARNERS
+# learners (default 20) with `labs class up`, has them all walk selfhealing
+# at once with the reference solutions (hack/class/walk.sh: no Docker, each
+# learner only their kubeconfig), then two learners at once walk each other
+# namespace-scope built-in lab. Prints a table: provisioning time, API
+# server memory before and after, time until all learners passed step 1 and
+# finished, each step's solve-to-pass time p50/p95, and the most each lab
+# held of its quota at once (pods, CPU and memory requests, memory limits).
+#
+#   make build && eval "$(../shared/kind-offline/up | tail -1)" && bash hack/classbench.sh
+#
+# It uses its own cluster (LABS_CLUSTER_NAME=labs-classbench) and home, and
+# deletes the cluster at the end unless KEEP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+learners=${LEARNERS:-20}
+others=${OTHERS:-"rollouts zerodowntime operations"}
+work=$(mktemp -d /tmp/classbench.XXXXXX)
+export PATH=$repo/bin:$PATH LABS_CLUSTER_NAME=labs-classbench NO_COLOR=1
+export HOME=$work/inst XDG_CONFIG_HOME=$work/inst/config XDG_STATE_HOME=$work/inst/state
+mkdir -p "$HOME"
+cleanup() {
+  [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null || true
+  [ "${KEEP:-}" = 1 ] || labs down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+apiserver_mib() { docker exec labs-classbench-control-plane sh -c 'ps -o rss= -C kube-apiserver' | awk '{ printf "%.0f", $1 / 1024 }'; }
+
+echo "cluster: labs start (instructor)" >&2
+labs start selfhealing >/dev/null 2>"$work/start.log"
+mem_before=$(apiserver_mib)
+t0=$(now)
+labs class up --class bench --learners "$learners" --dir "$work/keys" >/dev/null 2>"$work/up.log"
+provision=$(secs "$t0" "$(now)")
+
+# The most each namespace held of its quota, sampled every 2 s.
+( while true; do
+    labs kubectl get resourcequota -A -l labs.dev/class=bench -o jsonpath='{range .items[*]}{.metadata.namespace} {.status.used.pods} {.status.used.requests\.cpu} {.status.used.requests\.memory} {.status.used.limits\.memory}{"\n"}{end}' 2>/dev/null >>"$work/quota.samples" || true
+    sleep 2
+  done ) &
+sampler=$!
+
+echo "walking selfhealing: $learners learners at once" >&2
+t1=$(now)
+pids=()
+for i in $(seq -w 1 "$learners"); do
+  [ ${#i} -lt 2 ] && i=0$i
+  bash hack/class/walk.sh "$work/keys/learner-$i.kubeconfig" selfhealing "$work/w/$i" &
+  pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+t2=$(now)
+mem_after=$(apiserver_mib)
+step1_all=$(cat "$work"/w/*/steps.tsv | awk -v s="$t1" '$1 == 1 { if ($3 > m) m = $3 } END { printf "%.1f", m - s }')
+percentile() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.1f", a[i] }'; }
+p50=$(cat "$work"/w/*/steps.tsv | cut -f2 | percentile 50)
+p95=$(cat "$work"/w/*/steps.tsv | cut -f2 | percentile 95)
+
+other_rows=""
+n=$learners
+for lab in $others; do
+  echo "walking $lab: 2 learners at once" >&2
+  a=$(printf %02d $((n - 1))) b=$(printf %02d "$n")
+  n=$((n - 2))
+  labs class reset --class bench "learner-$a" 2>/dev/null
+  labs class reset --class bench "learner-$b" 2>/dev/null
+  ts=$(now)
+  ok=0
+  bash hack/class/walk.sh "$work/keys/learner-$a.kubeconfig" "$lab" "$work/o/$lab-a" & pa=$!
+  bash hack/class/walk.sh "$work/keys/learner-$b.kubeconfig" "$lab" "$work/o/$lab-b" & pb=$!
+  wait "$pa" && ok=$((ok + 1)) || true
+  wait "$pb" && ok=$((ok + 1)) || true
+  other_rows+="| $lab, 2 learners at once | $ok/2 finished in $(secs "$ts" "$(now)") s |"$'\n'
+done
+kill "$sampler" 2>/dev/null || true
+sampler=
+
+peak=$(awk '{ ns = $1; sub(/^bench-/, "", ns)
+  if ($2 + 0 > p[ns]) p[ns] = $2 + 0
+  c = $3; if (c ~ /m$/) c = substr(c, 1, length(c) - 1) / 1000; if (c + 0 > cpu) cpu = c + 0
+  m = $4; if (m ~ /Mi$/) m = substr(m, 1, length(m) - 2); else if (m ~ /Gi$/) m = substr(m, 1, length(m) - 2) * 1024; if (m + 0 > mem) mem = m + 0
+  l = $5; if (l ~ /Mi$/) l = substr(l, 1, length(l) - 2); else if (l ~ /Gi$/) l = substr(l, 1, length(l) - 2) * 1024; if (l + 0 > lim) lim = l + 0 }
+  END { maxp = 0; for (k in p) if (p[k] > maxp) maxp = p[k]; printf "%d pods, %.2f CPU requested, %d Mi requested, %d Mi limits", maxp, cpu, mem, lim }' "$work/quota.samples")
+
+cat <<EOF
+| measure ($learners learners, $(nproc) cores) | value |
+|---|---|
+| labs class up --learners $learners | $provision s |
+| API server memory before / after the walk | $mem_before MiB / $mem_after MiB |
+| all $learners passed step 1 of selfhealing | $step1_all s after they started |
+| all $learners finished selfhealing (7 steps) | $(secs "$t1" "$t2") s, $failed failed |
+| a step, labs solve to a passing labs check: p50 / p95 | $p50 s / $p95 s |
+${other_rows}| most one learner's namespace held at once | $peak |
+EOF
+echo "logs: $work" >&2
+[ "$failed" = 0 ]
