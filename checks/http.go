@@ -196,6 +196,11 @@ func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 		if ctx.Err() != nil {
 			return false, "", ctx.Err()
 		}
+		if strings.HasPrefix(f, rbacRefusal) {
+			// Not the app's answer: the API server will not proxy for this
+			// learner, and waiting does not change that.
+			return false, "", settled{f}
+		}
 		if !ok {
 			if c.requests > 1 {
 				f = fmt.Sprintf("request %d of %d: %s", i+1, c.requests, f)
@@ -222,6 +227,9 @@ func (c *httpCheck) Probe(ctx context.Context, s *State, p Prober, _ string) (bo
 	return len(order) >= c.distinct, found, nil
 }
 
+// rbacRefusal starts what an http check found when RBAC refused the proxy.
+const rbacRefusal = "403 Forbidden by the API server: "
+
 // ask sends one GET: whether its answer is what the check asks, what was
 // found, and the answer's key for distinct (its body, or a header).
 func (c *httpCheck) ask(ctx context.Context, s *State, p Prober) (bool, string, string) {
@@ -241,7 +249,11 @@ func (c *httpCheck) ask(ctx context.Context, s *State, p Prober) (bool, string, 
 	}
 	if res.Status != c.status {
 		if b := strings.TrimSpace(res.Body); b != "" && res.Status >= 400 {
-			found += " (" + statusMessage(b) + ")"
+			msg := statusMessage(b)
+			if res.Status == 403 && strings.Contains(msg, "/proxy\"") && strings.Contains(msg, "cannot ") {
+				return false, rbacRefusal + msg + "; the check asks through the API server's proxy, which your account may not use: ask your instructor", ""
+			}
+			found += " (" + msg + ")"
 		}
 		return false, found, ""
 	}

@@ -112,6 +112,18 @@ func TestHTTPCheck(t *testing.T) {
 			}
 		})
 	}
+	// A proxy refused by RBAC is said at once, not after the wait.
+	refused := answer(403, "", `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"services \"web\" is forbidden: User \"system:serviceaccount:c-a:learner\" cannot get resource \"services/proxy\" in API group \"\" in the namespace \"c-a\"","reason":"Forbidden","code":403}`)
+	e := fakeEngine(pod("web-a", "a", 0))
+	e.Prober = &fakeProber{http: refused}
+	start := time.Now()
+	res, err := e.Run(context.Background(), []Spec{mustSpec(t, "{type: http, service: web, timeout: 30s}")}, Options{Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Passed || !strings.Contains(res[0].Found, "cannot get resource \"services/proxy\"") || !strings.Contains(res[0].Found, "ask your instructor") || time.Since(start) > 10*time.Second {
+		t.Errorf("RBAC-refused proxy: passed=%v found %q after %s; want a failure naming services/proxy at once", res[0].Passed, res[0].Found, time.Since(start))
+	}
 	for _, bad := range []string{
 		"- {type: http, service: web, pod: web-a}",
 		"- {type: http, pod: web-a}",

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -128,8 +127,11 @@ func ReadClassKubeconfig(file string) (*Joined, *clientcmdapi.Config, error) {
 // The learner's progress stays on the class cluster.
 func Leave(p Paths) (*Joined, error) {
 	j, err := ReadJoined(p)
+	if j == nil && err == nil {
+		return nil, nil
+	}
 	if j == nil {
-		return nil, err
+		j = &Joined{Class: "(damaged record)"} // leaving must work even then
 	}
 	for _, f := range []string{joinedFile(p), ClassPaths(p).Kubeconfig()} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -235,10 +237,14 @@ func (t *ClassTarget) probe(ctx context.Context, c kubernetes.Interface) error {
 	return err
 }
 
+// errTokenRefused is the sentence a learner needs when the class cluster
+// refuses their token.
+var errTokenRefused = errors.New("the class cluster refused your token (401 Unauthorized): it expired or the class was taken down; ask your instructor for a new kubeconfig, then `labs join FILE`")
+
 // explainAuth turns a refused token into the sentence a learner needs.
 func explainAuth(err error, j Joined) error {
 	if apierrors.IsUnauthorized(err) {
-		return fmt.Errorf("the class cluster refused your token (401 Unauthorized): it expired or the class was taken down; ask your instructor for a new kubeconfig, then `labs join FILE`")
+		return errTokenRefused
 	}
 	return err
 }
@@ -268,6 +274,7 @@ var LearnerNeeds = []Right{
 	{Verb: "watch", Resource: "pods"},
 	{Verb: "get", Resource: "pods", Subresource: "log"},
 	{Verb: "create", Resource: "pods", Subresource: "exec"},
+	{Verb: "get", Resource: "services", Subresource: "proxy"},
 	{Verb: "create", Resource: "services"},
 	{Verb: "update", Resource: "configmaps"},
 	{Verb: "watch", Resource: "events"},
@@ -276,17 +283,25 @@ var LearnerNeeds = []Right{
 // MissingRights asks the API server (SelfSubjectAccessReview) which of
 // rights the caller lacks in ns.
 func MissingRights(ctx context.Context, c kubernetes.Interface, ns string, rights []Right) ([]string, error) {
-	var missing []string
+	_, lack, err := sortRights(ctx, c, ns, rights)
+	return lack, err
+}
+
+// sortRights splits rights into those the caller has in ns and those it
+// lacks, as the API server says.
+func sortRights(ctx context.Context, c kubernetes.Interface, ns string, rights []Right) (have, lack []string, err error) {
 	for _, r := range rights {
 		ok, err := Can(ctx, c, ns, r)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if !ok {
-			missing = append(missing, r.String())
+		if ok {
+			have = append(have, r.String())
+		} else {
+			lack = append(lack, r.String())
 		}
 	}
-	return missing, nil
+	return have, lack, nil
 }
 
 // Can asks the API server whether the caller has right r in ns ("" for
@@ -447,18 +462,12 @@ func (r *Runner) diagnoseClass(ctx context.Context, t *ClassTarget) DoctorReport
 	}
 	add(tok)
 	rights := Diagnosis{Name: "rights", Status: DiagOK}
-	missing, err := MissingRights(ctx, c, ns, LearnerNeeds)
+	may, missing, err := sortRights(ctx, c, ns, LearnerNeeds)
 	if err != nil {
 		add(Diagnosis{Name: "rights", Status: DiagFail, Detail: explainAuth(err, t.Joined).Error(), Fix: "ask your instructor"})
 		return rep
 	}
-	var may []string
-	for _, x := range LearnerNeeds {
-		if !slices.Contains(missing, x.String()) {
-			may = append(may, x.String())
-		}
-	}
-	granted, err := grantedOf(ctx, c, ns, LearnerMayNot)
+	granted, _, err := sortRights(ctx, c, ns, LearnerMayNot)
 	if err != nil {
 		granted = []string{"(could not ask: " + err.Error() + ")"}
 	}
@@ -500,19 +509,4 @@ func (r *Runner) diagnoseClass(ctx context.Context, t *ClassTarget) DoctorReport
 		}
 	}
 	return rep
-}
-
-// grantedOf are the rights of list the caller has.
-func grantedOf(ctx context.Context, c kubernetes.Interface, ns string, list []Right) ([]string, error) {
-	var out []string
-	for _, x := range list {
-		ok, err := Can(ctx, c, ns, x)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, x.String())
-		}
-	}
-	return out, nil
 }

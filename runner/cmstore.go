@@ -36,6 +36,9 @@ func (s ConfigMapStore) get(ctx context.Context) (kubernetes.Interface, *corev1.
 	if apierrors.IsNotFound(err) {
 		return c, nil, nil
 	}
+	if apierrors.IsUnauthorized(err) {
+		return nil, nil, errTokenRefused
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading your progress (ConfigMap %s in namespace %s): %w", ProgressConfigMap, s.Namespace, err)
 	}

@@ -116,6 +116,11 @@ func (r *Runner) Start(ctx context.Context, name string) error {
 		if err := t.Wipe(ctx, c, ns); err != nil {
 			return err
 		}
+		// The namespace holds no lab now: the one being started is the
+		// one to restore, even if its setup fails below.
+		if err := st.SetCurrent(ctx, lab.ID, file); err != nil {
+			return err
+		}
 	}
 	prog, err := st.Load(ctx, lab.ID)
 	if errors.Is(err, ErrDamaged) {

@@ -51,12 +51,19 @@ type Record struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// historyMax bounds History: a ConfigMap holds at most 1 MiB.
-const historyMax = 200
+// historyMax and detailMax bound History: a ConfigMap holds at most 1 MiB
+// (every lab's progress in one), so 200 records of 512 bytes at most.
+const (
+	historyMax = 200
+	detailMax  = 512
+)
 
 // note appends a record for the current step, dropping the oldest past
 // historyMax.
 func (p *Progress) note(what, detail string) {
+	if len(detail) > detailMax {
+		detail = detail[:detailMax] + "..."
+	}
 	p.History = append(p.History, Record{At: time.Now().UTC(), Step: p.Step + 1, What: what, Detail: detail})
 	if n := len(p.History) - historyMax; n > 0 {
 		p.History = append([]Record(nil), p.History[n:]...)

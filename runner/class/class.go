@@ -43,8 +43,11 @@ const (
 	// LearnerRole is the one ClusterRole every learner is bound to, in
 	// their own namespace only (a RoleBinding).
 	LearnerRole = "labs-learner"
-	// Account is the ServiceAccount a learner acts as.
-	Account = "learner"
+	// accountsSuffix names the namespace that holds a class's
+	// ServiceAccounts, one per learner: not the learner's own namespace,
+	// where a pod of theirs could run as it and keep its token (the
+	// kubelet refreshes it) past the class's end.
+	accountsSuffix = "accounts"
 	// MetadataAddress is the cloud metadata service, which a learner's pods
 	// must not reach (it hands out the node's cloud credentials).
 	MetadataAddress = "169.254.169.254/32"
@@ -108,6 +111,9 @@ func (o *Options) Validate() error {
 		if seen[n] {
 			return fmt.Errorf("learner name %q is listed twice", n)
 		}
+		if n == accountsSuffix {
+			return fmt.Errorf("learner name %q is taken: %s holds the class's accounts", n, AccountsNamespace(o.Class))
+		}
 		seen[n] = true
 	}
 	if _, ok := Budgets()[o.Budget]; !ok {
@@ -162,6 +168,10 @@ func ValidateClass(class string) error {
 	return nil
 }
 
+// AccountsNamespace holds a class's learner accounts; learners may not
+// run pods there.
+func AccountsNamespace(class string) string { return class + "-" + accountsSuffix }
+
 // Namespace is a learner's namespace in a class.
 func Namespace(class, learner string) string { return class + "-" + learner }
 
@@ -208,6 +218,16 @@ func Up(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o Options
 	if err := apply(ctx, c, learnerRole()); err != nil {
 		return nil, explainAdmin(err)
 	}
+	acc := AccountsNamespace(o.Class)
+	accLabels := map[string]string{LabelManaged: "labs", LabelClass: o.Class}
+	for _, obj := range []any{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: acc, Labels: merge(map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}, accLabels)}},
+		&corev1.ResourceQuota{ObjectMeta: meta("labs-no-pods", acc, accLabels), Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}}},
+	} {
+		if err := apply(ctx, c, obj); err != nil {
+			return nil, explainAdmin(fmt.Errorf("the class's accounts namespace %s: %w", acc, err))
+		}
+	}
 	rep := &Report{Class: o.Class, Budget: budget.Name}
 	names := o.names()
 	for i, name := range names {
@@ -231,7 +251,7 @@ func explainAdmin(err error) error {
 }
 
 func upLearner(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o Options, b Budget, name string, expires time.Time) (Learner, error) {
-	ns := Namespace(o.Class, name)
+	ns, acc := Namespace(o.Class, name), AccountsNamespace(o.Class)
 	labels := map[string]string{LabelManaged: "labs", LabelClass: o.Class, LabelLearner: name}
 	l := Learner{Name: name, Namespace: ns, Expires: expires}
 	_, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
@@ -251,11 +271,11 @@ func upLearner(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o 
 	}
 	objs := []any{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels, Annotations: map[string]string{AnnotationExpires: expires.Format(time.RFC3339)}}},
-		&corev1.ServiceAccount{ObjectMeta: meta(Account, ns, labels)},
+		&corev1.ServiceAccount{ObjectMeta: meta(name, acc, labels), AutomountServiceAccountToken: ptr(false)},
 		&rbacv1.RoleBinding{
 			ObjectMeta: meta(LearnerRole, ns, labels),
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: LearnerRole},
-			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: Account, Namespace: ns}},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: acc}},
 		},
 		quota(ns, labels, b),
 		limits(ns, labels, b),
@@ -268,7 +288,7 @@ func upLearner(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o 
 		}
 	}
 	secs := int64(time.Until(expires).Seconds())
-	tok, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, Account, &authenticationv1.TokenRequest{
+	tok, err := c.CoreV1().ServiceAccounts(acc).CreateToken(ctx, name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &secs},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -327,21 +347,26 @@ func learnerRole() *rbacv1.ClusterRole {
 	return &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: LearnerRole, Labels: map[string]string{LabelManaged: "labs"}},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"pods", "services", "endpoints", "configmaps", "persistentvolumeclaims"}, Verbs: all},
+			{APIGroups: []string{""}, Resources: []string{"pods", "services", "configmaps", "persistentvolumeclaims"}, Verbs: all},
 			// Read only: a learner who may create Secrets can mint a
 			// ServiceAccount token that outlives the class, and one who may
 			// delete ServiceAccounts can lock themselves out.
 			{APIGroups: []string{""}, Resources: []string{"secrets", "serviceaccounts"}, Verbs: read},
+			// Read only: hand-made Endpoints and Ingresses can point a
+			// shared ingress controller at other learners' pods or hosts.
+			{APIGroups: []string{""}, Resources: []string{"endpoints"}, Verbs: read},
 			{APIGroups: []string{""}, Resources: []string{"pods/log", "pods/status"}, Verbs: read},
 			{APIGroups: []string{""}, Resources: []string{"pods/exec", "pods/portforward", "pods/attach", "pods/eviction"}, Verbs: []string{"get", "create"}},
+			// http checks reach the learner's Services and pods through the
+			// API server's proxy.
+			{APIGroups: []string{""}, Resources: []string{"services/proxy", "pods/proxy"}, Verbs: []string{"get", "create"}},
 			{APIGroups: []string{""}, Resources: []string{"events", "resourcequotas", "limitranges"}, Verbs: read},
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets", "deployments/scale", "replicasets/scale", "statefulsets/scale"}, Verbs: all},
 			{APIGroups: []string{"apps"}, Resources: []string{"controllerrevisions", "deployments/status"}, Verbs: read},
 			{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: all},
 			{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: all},
 			{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: all},
-			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: all},
-			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: read},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses", "networkpolicies"}, Verbs: read},
 			{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
 			{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: read},
 		},
@@ -357,6 +382,7 @@ func quota(ns string, labels map[string]string, b Budget) *corev1.ResourceQuota 
 			corev1.ResourceRequestsMemory: resource.MustParse(b.RequestsMemory),
 			corev1.ResourceLimitsMemory:   resource.MustParse(b.Memory),
 			"count/services":              resource.MustParse("10"),
+			"count/configmaps":            resource.MustParse("30"),
 			"services.loadbalancers":      resource.MustParse("0"),
 			"services.nodeports":          resource.MustParse("0"),
 			"persistentvolumeclaims":      resource.MustParse("0"),
@@ -504,6 +530,9 @@ func List(ctx context.Context, c kubernetes.Interface, class string) (*Report, e
 	}
 	rep := &Report{Class: class, Learners: []Learner{}}
 	for _, ns := range nss.Items {
+		if ns.Labels[LabelLearner] == "" {
+			continue // the class's accounts
+		}
 		l := Learner{Name: ns.Labels[LabelLearner], Namespace: ns.Name}
 		if t, err := time.Parse(time.RFC3339, ns.Annotations[AnnotationExpires]); err == nil {
 			l.Expires = t
@@ -606,3 +635,5 @@ func Reset(ctx context.Context, c kubernetes.Interface, class, learner string) e
 	}
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }

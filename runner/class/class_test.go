@@ -87,7 +87,7 @@ func TestUpIsIdempotent(t *testing.T) {
 			return err
 		},
 		"account": func() error {
-			_, err := c.CoreV1().ServiceAccounts(ns.Name).Get(ctx, Account, metav1.GetOptions{})
+			_, err := c.CoreV1().ServiceAccounts(AccountsNamespace("k8s101")).Get(ctx, "learner-02", metav1.GetOptions{})
 			return err
 		},
 		"learner role": func() error {
@@ -104,7 +104,7 @@ func TestUpIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	kctx := kc.Contexts[kc.CurrentContext]
-	if kctx == nil || kctx.Namespace != "k8s101-learner-02" || !strings.HasPrefix(kc.AuthInfos[kctx.AuthInfo].Token, "token-k8s101-learner-02") || kc.Clusters[kctx.Cluster].Server != cfg.Host {
+	if kctx == nil || kctx.Namespace != "k8s101-learner-02" || !strings.HasPrefix(kc.AuthInfos[kctx.AuthInfo].Token, "token-k8s101-accounts") || kc.Clusters[kctx.Cluster].Server != cfg.Host {
 		t.Fatalf("learner-02's kubeconfig = %+v, want its namespace, its token and the server", kctx)
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, "learner-02.kubeconfig")); fi.Mode().Perm() != 0o600 {
@@ -123,9 +123,14 @@ func TestUpIsIdempotent(t *testing.T) {
 			added++
 		}
 	}
-	nss, _ := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelClass + "=k8s101"})
+	nss, _ := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelLearner})
 	if added != 1 || len(nss.Items) != 4 {
-		t.Fatalf("second up: %d added, %d namespaces; want 1 added, 4 in all", added, len(nss.Items))
+		t.Fatalf("second up: %d added, %d learner namespaces; want 1 added, 4 in all", added, len(nss.Items))
+	}
+	// A learner's pods cannot run as their account: it lives elsewhere.
+	rb, _ := c.RbacV1().RoleBindings("k8s101-learner-01").Get(ctx, LearnerRole, metav1.GetOptions{})
+	if sub := rb.Subjects[0]; sub.Namespace != AccountsNamespace("k8s101") || sub.Name != "learner-01" {
+		t.Errorf("role binding subject = %+v, want learner-01 in %s", sub, AccountsNamespace("k8s101"))
 	}
 	nps, _ := c.NetworkingV1().NetworkPolicies("k8s101-learner-01").List(ctx, metav1.ListOptions{})
 	if len(nps.Items) != 2 {
