@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -215,8 +216,10 @@ func Up(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o Options
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("making %s for the learners' files: %w", o.Dir, err)
 	}
-	if err := apply(ctx, c, learnerRole()); err != nil {
-		return nil, explainAdmin(err)
+	for _, obj := range []any{learnerRole(), learnerPolicy(), learnerPolicyBinding()} {
+		if err := apply(ctx, c, obj); err != nil {
+			return nil, explainAdmin(err)
+		}
 	}
 	acc := AccountsNamespace(o.Class)
 	accLabels := map[string]string{LabelManaged: "labs", LabelClass: o.Class}
@@ -373,6 +376,45 @@ func learnerRole() *rbacv1.ClusterRole {
 	}
 }
 
+// LearnerPolicy refuses what RBAC cannot: a learner's Service with
+// externalIPs would capture that address's traffic on every node
+// (CVE-2020-8554), so one learner could cut the cluster off.
+const LearnerPolicy = "labs-learner-limits"
+
+func learnerPolicy() *admissionregistrationv1.ValidatingAdmissionPolicy {
+	fail := admissionregistrationv1.Fail
+	return &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: LearnerPolicy, Labels: map[string]string{LabelManaged: "labs"}},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"services"}},
+				},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+				Message:    "a learner's Service may not set externalIPs: they would capture that address's traffic on every node",
+			}},
+		},
+	}
+}
+
+// learnerPolicyBinding applies the policy in every learner's namespace.
+func learnerPolicyBinding() *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
+	return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: LearnerPolicy, Labels: map[string]string{LabelManaged: "labs"}},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        LearnerPolicy,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchExpressions: []metav1.LabelSelectorRequirement{{Key: LabelLearner, Operator: metav1.LabelSelectorOpExists}},
+			}},
+		},
+	}
+}
+
 func quota(ns string, labels map[string]string, b Budget) *corev1.ResourceQuota {
 	return &corev1.ResourceQuota{
 		ObjectMeta: meta("labs-budget", ns, labels),
@@ -441,6 +483,26 @@ func apply(ctx context.Context, c kubernetes.Interface, obj any) error {
 		_, err = c.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			_, err = c.RbacV1().ClusterRoles().Update(ctx, o, metav1.UpdateOptions{})
+		}
+	case *admissionregistrationv1.ValidatingAdmissionPolicy:
+		api := c.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+		_, err = api.Create(ctx, o, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			var cur *admissionregistrationv1.ValidatingAdmissionPolicy
+			if cur, err = api.Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
+				cur.Spec = o.Spec
+				_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
+			}
+		}
+	case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
+		api := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
+		_, err = api.Create(ctx, o, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			var cur *admissionregistrationv1.ValidatingAdmissionPolicyBinding
+			if cur, err = api.Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
+				cur.Spec = o.Spec
+				_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
+			}
 		}
 	case *corev1.Namespace:
 		_, err = c.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
@@ -605,8 +667,18 @@ func Down(ctx context.Context, c kubernetes.Interface, class string, wait time.D
 	}
 	others, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelClass, Limit: 1})
 	if err == nil && len(others.Items) == 0 {
-		if err := c.RbacV1().ClusterRoles().Delete(ctx, LearnerRole, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return gone, fmt.Errorf("deleting ClusterRole %s: %w", LearnerRole, err)
+		for what, del := range map[string]func() error{
+			"ClusterRole " + LearnerRole: func() error { return c.RbacV1().ClusterRoles().Delete(ctx, LearnerRole, metav1.DeleteOptions{}) },
+			"ValidatingAdmissionPolicyBinding " + LearnerPolicy: func() error {
+				return c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, LearnerPolicy, metav1.DeleteOptions{})
+			},
+			"ValidatingAdmissionPolicy " + LearnerPolicy: func() error {
+				return c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, LearnerPolicy, metav1.DeleteOptions{})
+			},
+		} {
+			if err := del(); err != nil && !apierrors.IsNotFound(err) {
+				return gone, fmt.Errorf("deleting %s: %w", what, err)
+			}
 		}
 	}
 	return gone, nil

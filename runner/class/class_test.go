@@ -90,6 +90,13 @@ func TestUpIsIdempotent(t *testing.T) {
 			_, err := c.CoreV1().ServiceAccounts(AccountsNamespace("k8s101")).Get(ctx, "learner-02", metav1.GetOptions{})
 			return err
 		},
+		"externalIPs policy": func() error {
+			if _, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, LearnerPolicy, metav1.GetOptions{}); err != nil {
+				return err
+			}
+			_, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, LearnerPolicy, metav1.GetOptions{})
+			return err
+		},
 		"learner role": func() error {
 			_, err := c.RbacV1().ClusterRoles().Get(ctx, LearnerRole, metav1.GetOptions{})
 			return err
@@ -196,5 +203,41 @@ func TestListReadsProgress(t *testing.T) {
 	}
 	if rep.Learners[1].Lab != "" {
 		t.Errorf("learner-02 never started, list says %+v", rep.Learners[1])
+	}
+}
+
+// down deletes the class's namespaces and, when no class is left, the
+// cluster-wide objects up made; another class keeps them.
+func TestDown(t *testing.T) {
+	ctx := context.Background()
+	c := fakeCluster()
+	for _, class := range []string{"a", "b"} {
+		o := upOptions(t.TempDir())
+		o.Class = class
+		if _, err := Up(ctx, c, cfg, o, func(string) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Down(ctx, c, "", time.Second, func(string) {}); err == nil {
+		t.Fatal(`down --class "" was accepted: it would take every class down`)
+	}
+	gone, err := Down(ctx, c, "a", time.Second, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gone) != 4 { // 3 learners and the accounts
+		t.Errorf("down a deleted %v, want 4 namespaces", gone)
+	}
+	if _, err := c.RbacV1().ClusterRoles().Get(ctx, LearnerRole, metav1.GetOptions{}); err != nil {
+		t.Errorf("class b still runs, but the learner role is gone: %v", err)
+	}
+	if _, err := Down(ctx, c, "b", time.Second, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelClass})
+	_, roleErr := c.RbacV1().ClusterRoles().Get(ctx, LearnerRole, metav1.GetOptions{})
+	_, policyErr := c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, LearnerPolicy, metav1.GetOptions{})
+	if len(left.Items) != 0 || roleErr == nil || policyErr == nil {
+		t.Errorf("after the last class: %d namespaces, role err %v, policy err %v; want none left", len(left.Items), roleErr, policyErr)
 	}
 }
