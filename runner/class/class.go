@@ -480,82 +480,28 @@ func apply(ctx context.Context, c kubernetes.Interface, obj any) error {
 	var err error
 	switch o := obj.(type) {
 	case *rbacv1.ClusterRole:
-		_, err = c.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			_, err = c.RbacV1().ClusterRoles().Update(ctx, o, metav1.UpdateOptions{})
-		}
+		err = upsert(ctx, c.RbacV1().ClusterRoles(), o, o.Name, func(cur, want *rbacv1.ClusterRole) { cur.Rules = want.Rules })
 	case *admissionregistrationv1.ValidatingAdmissionPolicy:
-		api := c.AdmissionregistrationV1().ValidatingAdmissionPolicies()
-		_, err = api.Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			var cur *admissionregistrationv1.ValidatingAdmissionPolicy
-			if cur, err = api.Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
-				cur.Spec = o.Spec
-				_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
-			}
-		}
+		err = upsert(ctx, c.AdmissionregistrationV1().ValidatingAdmissionPolicies(), o, o.Name,
+			func(cur, want *admissionregistrationv1.ValidatingAdmissionPolicy) { cur.Spec = want.Spec })
 	case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
-		api := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
-		_, err = api.Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			var cur *admissionregistrationv1.ValidatingAdmissionPolicyBinding
-			if cur, err = api.Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
-				cur.Spec = o.Spec
-				_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
-			}
-		}
+		err = upsert(ctx, c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings(), o, o.Name,
+			func(cur, want *admissionregistrationv1.ValidatingAdmissionPolicyBinding) { cur.Spec = want.Spec })
 	case *corev1.Namespace:
-		_, err = c.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			var cur *corev1.Namespace
-			if cur, err = c.CoreV1().Namespaces().Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
-				if cur.DeletionTimestamp != nil {
-					return fmt.Errorf("namespace %s is still being deleted (labs class down?): wait a moment and run up again", o.Name)
-				}
-				if cur.Labels[LabelClass] != o.Labels[LabelClass] {
-					return fmt.Errorf("namespace %s exists and is not class %s's: pick another --class", o.Name, o.Labels[LabelClass])
-				}
-				cur.Labels, cur.Annotations = merge(cur.Labels, o.Labels), merge(cur.Annotations, o.Annotations)
-				_, err = c.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{})
-			}
-		}
+		err = applyNamespace(ctx, c, o)
 	case *corev1.ServiceAccount:
-		_, err = c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			err = nil
-		}
+		// Kept as it is: its tokens are bound to it.
+		err = upsert(ctx, c.CoreV1().ServiceAccounts(o.Namespace), o, o.Name, func(cur, want *corev1.ServiceAccount) {})
 	case *rbacv1.RoleBinding:
-		_, err = c.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			_, err = c.RbacV1().RoleBindings(o.Namespace).Update(ctx, o, metav1.UpdateOptions{})
-		}
+		err = upsert(ctx, c.RbacV1().RoleBindings(o.Namespace), o, o.Name, func(cur, want *rbacv1.RoleBinding) {
+			cur.RoleRef, cur.Subjects = want.RoleRef, want.Subjects
+		})
 	case *corev1.ResourceQuota:
-		_, err = c.CoreV1().ResourceQuotas(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			var cur *corev1.ResourceQuota
-			if cur, err = c.CoreV1().ResourceQuotas(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
-				cur.Spec = o.Spec
-				_, err = c.CoreV1().ResourceQuotas(o.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
-			}
-		}
+		err = upsert(ctx, c.CoreV1().ResourceQuotas(o.Namespace), o, o.Name, func(cur, want *corev1.ResourceQuota) { cur.Spec = want.Spec })
 	case *corev1.LimitRange:
-		_, err = c.CoreV1().LimitRanges(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			var cur *corev1.LimitRange
-			if cur, err = c.CoreV1().LimitRanges(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
-				cur.Spec = o.Spec
-				_, err = c.CoreV1().LimitRanges(o.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
-			}
-		}
+		err = upsert(ctx, c.CoreV1().LimitRanges(o.Namespace), o, o.Name, func(cur, want *corev1.LimitRange) { cur.Spec = want.Spec })
 	case *networkingv1.NetworkPolicy:
-		_, err = c.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			var cur *networkingv1.NetworkPolicy
-			if cur, err = c.NetworkingV1().NetworkPolicies(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
-				cur.Spec = o.Spec
-				_, err = c.NetworkingV1().NetworkPolicies(o.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
-			}
-		}
+		err = upsert(ctx, c.NetworkingV1().NetworkPolicies(o.Namespace), o, o.Name, func(cur, want *networkingv1.NetworkPolicy) { cur.Spec = want.Spec })
 	default:
 		return fmt.Errorf("apply: %T is not a class object", obj)
 	}
@@ -563,6 +509,51 @@ func apply(ctx context.Context, c kubernetes.Interface, obj any) error {
 		return fmt.Errorf("applying %T: %w", obj, err)
 	}
 	return nil
+}
+
+// typedAPI is what client-go's typed clients offer for one kind.
+type typedAPI[T any] interface {
+	Create(context.Context, T, metav1.CreateOptions) (T, error)
+	Get(context.Context, string, metav1.GetOptions) (T, error)
+	Update(context.Context, T, metav1.UpdateOptions) (T, error)
+}
+
+// upsert creates want or, when it exists, updates what labs owns of it
+// (set copies that from want onto the current object).
+func upsert[T any](ctx context.Context, api typedAPI[T], want T, name string, set func(cur, want T)) error {
+	_, err := api.Create(ctx, want, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	cur, err := api.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	set(cur, want)
+	_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
+	return err
+}
+
+// applyNamespace makes a class namespace or brings its labels up to date;
+// it never takes a namespace that is not the class's.
+func applyNamespace(ctx context.Context, c kubernetes.Interface, o *corev1.Namespace) error {
+	_, err := c.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	cur, err := c.CoreV1().Namespaces().Get(ctx, o.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if cur.DeletionTimestamp != nil {
+		return fmt.Errorf("namespace %s is still being deleted (labs class down?): wait a moment and run up again", o.Name)
+	}
+	if cur.Labels[LabelClass] != o.Labels[LabelClass] {
+		return fmt.Errorf("namespace %s exists and is not class %s's: pick another --class", o.Name, o.Labels[LabelClass])
+	}
+	cur.Labels, cur.Annotations = merge(cur.Labels, o.Labels), merge(cur.Annotations, o.Annotations)
+	_, err = c.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{})
+	return err
 }
 
 func merge(dst, src map[string]string) map[string]string {
