@@ -204,13 +204,7 @@ func (t *ClassTarget) Ensure(ctx context.Context) (kubernetes.Interface, error) 
 	}
 	missing, err := MissingRights(ctx, c, t.Joined.Namespace, LearnerNeeds)
 	if err != nil {
-		if apierrors.IsUnauthorized(err) {
-			return nil, explainAuth(err, t.Joined)
-		}
-		if rerr := t.r.apiReady(ctx, c, 10*time.Second); rerr != nil {
-			return nil, fmt.Errorf("the class cluster %s does not answer (%v): check your network, or ask your instructor", t.Joined.Server, rerr)
-		}
-		return nil, err
+		return nil, t.explainFailure(ctx, c, err)
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("in namespace %s you may not %s: labs needs these to run a lab; ask your instructor to run `labs class up` again (it grants them)", t.Joined.Namespace, strings.Join(missing, ", "))
@@ -225,11 +219,17 @@ func (t *ClassTarget) probe(ctx context.Context, c kubernetes.Interface) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := Can(ctx, c, t.Joined.Namespace, Right{Verb: "get", Resource: "pods"})
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case apierrors.IsUnauthorized(err):
-		return explainAuth(err, t.Joined)
+	}
+	return t.explainFailure(ctx, c, err)
+}
+
+// explainFailure says why a request to the class cluster failed: a token
+// it refuses, a cluster that does not answer, or the request's own error.
+func (t *ClassTarget) explainFailure(ctx context.Context, c kubernetes.Interface, err error) error {
+	if apierrors.IsUnauthorized(err) {
+		return errTokenRefused
 	}
 	if rerr := t.r.apiReady(ctx, c, 10*time.Second); rerr != nil {
 		return fmt.Errorf("the class cluster %s does not answer (%v): check your network, or ask your instructor", t.Joined.Server, rerr)
@@ -242,7 +242,7 @@ func (t *ClassTarget) probe(ctx context.Context, c kubernetes.Interface) error {
 var errTokenRefused = errors.New("the class cluster refused your token (401 Unauthorized): it expired or the class was taken down; ask your instructor for a new kubeconfig, then `labs join FILE`")
 
 // explainAuth turns a refused token into the sentence a learner needs.
-func explainAuth(err error, j Joined) error {
+func explainAuth(err error) error {
 	if apierrors.IsUnauthorized(err) {
 		return errTokenRefused
 	}
@@ -325,7 +325,7 @@ func (t *ClassTarget) Prepare(ctx context.Context, c kubernetes.Interface, ns st
 		if apierrors.IsNotFound(err) {
 			return false, fmt.Errorf("your namespace %s is not on the class cluster (the class was taken down?): ask your instructor", ns)
 		}
-		return false, explainAuth(fmt.Errorf("reading namespace %s: %w", ns, err), t.Joined)
+		return false, explainAuth(fmt.Errorf("reading namespace %s: %w", ns, err))
 	}
 	return false, nil
 }
@@ -464,7 +464,7 @@ func (r *Runner) diagnoseClass(ctx context.Context, t *ClassTarget) DoctorReport
 	rights := Diagnosis{Name: "rights", Status: DiagOK}
 	may, missing, err := sortRights(ctx, c, ns, LearnerNeeds)
 	if err != nil {
-		add(Diagnosis{Name: "rights", Status: DiagFail, Detail: explainAuth(err, t.Joined).Error(), Fix: "ask your instructor"})
+		add(Diagnosis{Name: "rights", Status: DiagFail, Detail: explainAuth(err).Error(), Fix: "ask your instructor"})
 		return rep
 	}
 	granted, _, err := sortRights(ctx, c, ns, LearnerMayNot)

@@ -24,12 +24,16 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/labs-dev/labs/runner"
 )
@@ -638,23 +642,11 @@ func Down(ctx context.Context, c kubernetes.Interface, class string, wait time.D
 		gone = append(gone, ns.Name)
 	}
 	status(fmt.Sprintf("deleting %d namespaces of class %s", len(gone), class))
-	deadline := time.Now().Add(wait)
-	for {
-		left, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(class)})
-		if err != nil {
-			return gone, err
-		}
-		if len(left.Items) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return gone, fmt.Errorf("expected class %s's namespaces gone within %s; %d still terminating (their pods stop first): run `labs class down` again later", class, wait, len(left.Items))
-		}
-		select {
-		case <-ctx.Done():
+	if left, err := waitGone(ctx, c, selector(class), wait); err != nil {
+		if ctx.Err() != nil {
 			return gone, ctx.Err()
-		case <-time.After(time.Second):
 		}
+		return gone, fmt.Errorf("expected class %s's namespaces gone within %s; %d still terminating (their pods stop first): run `labs class down` again later", class, wait, left)
 	}
 	others, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelClass, Limit: 1})
 	if err == nil && len(others.Items) == 0 {
@@ -673,6 +665,28 @@ func Down(ctx context.Context, c kubernetes.Interface, class string, wait time.D
 		}
 	}
 	return gone, nil
+}
+
+// waitGone watches the namespaces that sel selects until none is left,
+// at most wait; left is how many were still there at the end.
+func waitGone(ctx context.Context, c kubernetes.Interface, sel string, wait time.Duration) (left int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	lw := &cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = sel
+			return c.CoreV1().Namespaces().List(ctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			return c.CoreV1().Namespaces().Watch(ctx, o)
+		},
+	}
+	var store cache.Store
+	empty := func() (bool, error) { left = len(store.List()); return left == 0, nil }
+	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.Namespace{}, func(s cache.Store) (bool, error) { store = s; return empty() },
+		func(watch.Event) (bool, error) { return empty() })
+	return left, err
 }
 
 // Reset empties one learner's namespace and forgets their progress: the
