@@ -70,6 +70,8 @@ type Catalog struct {
 	// Lang is the learner's language: Find returns a lab's translation into
 	// it when there is one.
 	Lang string
+	// rewrite changes a lab file's text before it is parsed.
+	rewrite func([]byte) []byte
 }
 
 // translationName matches "selfhealing.ko.md": lab id, then language.
@@ -90,7 +92,15 @@ func LabFileLang(name string) (id, lang string) {
 // two sources with the same lab id make that id an error naming both
 // files (the other labs still load).
 func LoadCatalog(sources ...Source) (*Catalog, error) {
-	c := &Catalog{clashes: map[string]error{}}
+	return LoadCatalogRewriting(nil, sources...)
+}
+
+// LoadCatalogRewriting is LoadCatalog with every lab file's text passed
+// through rewrite before it is parsed (a class whose nodes pull the
+// workload image from a registry: images.Registry.Rewrite), lab files
+// named by path included.
+func LoadCatalogRewriting(rewrite func([]byte) []byte, sources ...Source) (*Catalog, error) {
+	c := &Catalog{clashes: map[string]error{}, rewrite: rewrite}
 	byID := map[string]*Entry{}
 	type pending struct {
 		src  Source
@@ -108,7 +118,7 @@ func LoadCatalog(sources ...Source) (*Catalog, error) {
 			if n == "README.md" {
 				continue
 			}
-			lab, err := readLab(src.FS, n)
+			lab, err := readLab(src.FS, n, rewrite)
 			if err != nil {
 				c.broken = append(c.broken, Broken{src.Origin, n, err})
 				continue
@@ -151,21 +161,24 @@ func LoadCatalog(sources ...Source) (*Catalog, error) {
 	return c, nil
 }
 
-func readLab(fsys fs.FS, name string) (*content.Lab, error) {
+func readLab(fsys fs.FS, name string, rewrite func([]byte) []byte) (*content.Lab, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading lab %s: %w", name, err)
 	}
 	defer f.Close()
-	return parseLab(f, name)
+	return parseLab(f, name, rewrite)
 }
 
 // parseLab reads at most one byte more than a lab may have, so a huge file
 // is refused (by content.Parse) without being read whole.
-func parseLab(r io.Reader, name string) (*content.Lab, error) {
+func parseLab(r io.Reader, name string, rewrite func([]byte) []byte) (*content.Lab, error) {
 	src, err := readLabBytes(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading lab %s: %w", name, err)
+	}
+	if rewrite != nil && len(src) <= content.MaxLabSize {
+		src = rewrite(src)
 	}
 	return content.Parse(name, src)
 }
@@ -210,11 +223,11 @@ func (c *Catalog) Find(name string) (*content.Lab, error) {
 			if _, lang := LabFileLang(name); lang == "" {
 				tr := strings.TrimSuffix(name, ".md") + "." + c.Lang + ".md"
 				if _, err := os.Stat(tr); err == nil {
-					return ParseLabFile(tr)
+					return c.parseFile(tr)
 				}
 			}
 		}
-		return ParseLabFile(name)
+		return c.parseFile(name)
 	}
 	if err := c.clashes[name]; err != nil {
 		return nil, err
@@ -272,10 +285,14 @@ func (c *Catalog) Entry(id string) *Entry {
 
 // ParseLabFile reads and parses one lab file on disk.
 func ParseLabFile(name string) (*content.Lab, error) {
+	return (&Catalog{}).parseFile(name)
+}
+
+func (c *Catalog) parseFile(name string) (*content.Lab, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading lab file: %w", err)
 	}
 	defer f.Close()
-	return parseLab(f, path.Base(filepath.ToSlash(name)))
+	return parseLab(f, path.Base(filepath.ToSlash(name)), c.rewrite)
 }

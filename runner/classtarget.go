@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,6 +26,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/runner/images"
 )
 
 // Joined is this machine's membership of a class (`labs join FILE`): the
@@ -38,6 +40,58 @@ type Joined struct {
 	Expires   time.Time `json:"expires,omitzero"`
 	// From is the file the learner joined with.
 	From string `json:"from"`
+	ClassInfo
+}
+
+// ClassInfo is what `labs class up` tells every learner's labs about the
+// class, carried in the kubeconfig file (a context extension), so joining
+// needs no request and the file is all a learner is given.
+type ClassInfo struct {
+	// PodSecurity is the level the learner's namespace enforces: a lab
+	// that needs more is refused at start, not by a pod that never runs.
+	PodSecurity string `json:"podSecurity,omitempty"`
+	// Images is the registry the class's nodes pull the workload image
+	// from (host[:port][/path]); labs' content names it there. "" when the
+	// nodes have it loaded (a kind cluster of labs' own).
+	Images string `json:"images,omitempty"`
+	// ImagesPlainHTTP: the registry speaks HTTP (doctor asks it so).
+	ImagesPlainHTTP bool `json:"imagesPlainHTTP,omitempty"`
+}
+
+// ClassExtension names the kubeconfig context extension holding ClassInfo.
+const ClassExtension = "labs.dev/class"
+
+// SetClassInfo records info in a learner's kubeconfig context.
+func SetClassInfo(kctx *clientcmdapi.Context, info ClassInfo) error {
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if kctx.Extensions == nil {
+		kctx.Extensions = map[string]runtime.Object{}
+	}
+	kctx.Extensions[ClassExtension] = &runtime.Unknown{Raw: b, ContentType: runtime.ContentTypeJSON}
+	return nil
+}
+
+// classInfo reads ClassInfo from a kubeconfig context (none: a file made
+// by hand, or before labs wrote one; the defaults then apply).
+func classInfo(kctx *clientcmdapi.Context) (ClassInfo, error) {
+	var info ClassInfo
+	u, ok := kctx.Extensions[ClassExtension].(*runtime.Unknown)
+	if !ok || len(u.Raw) == 0 {
+		return info, nil
+	}
+	if err := json.Unmarshal(u.Raw, &info); err != nil {
+		return info, fmt.Errorf("its %s extension: %w", ClassExtension, err)
+	}
+	return info, nil
+}
+
+// Registry is where the class's nodes pull the workload image from, if
+// not loaded into them.
+func (j Joined) Registry() images.Registry {
+	return images.Registry{Ref: j.Images, PlainHTTP: j.ImagesPlainHTTP}
 }
 
 // joinedFile is where the membership is recorded, under the paths of the
@@ -108,6 +162,9 @@ func ReadClassKubeconfig(file string) (*Joined, *clientcmdapi.Config, error) {
 		return nil, nil, fmt.Errorf("the class kubeconfig %s names no namespace in its context %q: labs runs a class's labs in the learner's own namespace; use the file `labs class up` wrote for you", file, cfg.CurrentContext)
 	}
 	j := &Joined{Class: kctx.Cluster, Namespace: kctx.Namespace, Learner: kctx.AuthInfo}
+	if j.ClassInfo, err = classInfo(kctx); err != nil {
+		return nil, nil, fmt.Errorf("the class kubeconfig %s: %w: use the file `labs class up` wrote for you", file, err)
+	}
 	if cl, ok := cfg.Clusters[kctx.Cluster]; ok {
 		j.Server = cl.Server
 	}
@@ -182,7 +239,7 @@ func (t *ClassTarget) Facts() map[string]string { return map[string]string{} }
 // Allow refuses a lab that needs more than one namespace.
 func (t *ClassTarget) Allow(lab *content.Lab) error {
 	if lab.Scope == content.ScopeNamespace || lab.Scope == "" {
-		return nil
+		return t.allowPodSecurity(lab)
 	}
 	why := "it changes or reads the cluster beyond one namespace (nodes, other namespaces)"
 	if lab.Scope == content.ScopeNode {
@@ -190,6 +247,30 @@ func (t *ClassTarget) Allow(lab *content.Lab) error {
 	}
 	return fmt.Errorf("lab %s cannot run on a class cluster: %s (scope: %s), and here you have namespace %s only; run it on your own machine's cluster (`labs join --leave`, then `labs start %s`)", lab.ID, why, lab.Scope, t.Joined.Namespace, lab.ID)
 }
+
+// allowPodSecurity refuses a lab whose pods need a looser Pod Security
+// level than the class's namespace enforces: they would never start.
+func (t *ClassTarget) allowPodSecurity(lab *content.Lab) error {
+	need, have := cmp.Or(lab.PodSecurity, "baseline"), cmp.Or(t.Joined.PodSecurity, "baseline")
+	if podSecurityRank(need) <= podSecurityRank(have) {
+		return nil
+	}
+	return fmt.Errorf("lab %s cannot run in your namespace %s: its pods need Pod Security %s, and this class enforces %s (Kubernetes would refuse them); ask your instructor for a class made with `labs class up --pod-security %s`, or run the lab on your own machine's cluster", lab.ID, t.Joined.Namespace, need, have, need)
+}
+
+// podSecurityRank orders the Pod Security Standards from the strictest.
+func podSecurityRank(level string) int {
+	switch level {
+	case "restricted":
+		return 0
+	case "baseline":
+		return 1
+	}
+	return 2
+}
+
+// Images: the class's registry, when its nodes pull the workload from one.
+func (t *ClassTarget) Images() images.Registry { return t.Joined.Registry() }
 
 // Ensure checks that the class cluster answers, that the token is still
 // valid, and that the learner may do what labs needs in their namespace:
@@ -434,6 +515,22 @@ var LearnerMayNot = []Right{
 	{Verb: "create", Resource: "namespaces"},
 }
 
+// diagnoseImages asks the class's registry, from this machine, for every
+// tag of the workload image (the nodes pull from the same place; labs
+// cannot ask them). Without a registry the nodes must have it loaded.
+func diagnoseImages(ctx context.Context, j Joined) Diagnosis {
+	if j.Images == "" {
+		return Diagnosis{Name: "images", Status: DiagOK, Detail: "the class's nodes have the workload image loaded (no registry in your class file); labs cannot ask the nodes from here"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	reg := j.Registry()
+	if err := reg.Has(ctx); err != nil {
+		return Diagnosis{Name: "images", Status: DiagFail, Detail: fmt.Sprintf("the class's registry %s: %v", j.Images, err), Fix: "tell your instructor: `labs class up --registry` pushes the images again; if your network cannot reach the registry, the nodes may still (labs start tells)"}
+	}
+	return Diagnosis{Name: "images", Status: DiagOK, Detail: fmt.Sprintf("%s serves %s", j.Images, strings.Join(images.Tags(), ", "))}
+}
+
 // diagnoseClass is `labs doctor` on a class cluster: the API server, the
 // token's lifetime, what the learner may and may not do, the quota.
 func (r *Runner) diagnoseClass(ctx context.Context, t *ClassTarget) DoctorReport {
@@ -502,6 +599,7 @@ func (r *Runner) diagnoseClass(ctx context.Context, t *ClassTarget) DoctorReport
 		q.Detail = "used/allowed: " + strings.Join(parts, ", ")
 	}
 	add(q)
+	add(diagnoseImages(ctx, t.Joined))
 	rep.OK = true
 	for _, d := range rep.Checks {
 		if d.Status == DiagFail {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,8 +21,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/labs"
 )
 
 const learnerNS = "k8s101-ana"
@@ -262,5 +265,78 @@ func TestJoin(t *testing.T) {
 				t.Fatalf("after leave, still joined: %+v", got)
 			}
 		})
+	}
+}
+
+// A lab whose pods need a looser Pod Security level than the class
+// enforces is refused at start, saying both levels and the flag to ask for.
+func TestClassRefusesALooserPodSecurity(t *testing.T) {
+	r := classRunner(t, fake.NewSimpleClientset())
+	tg := r.Target.(*ClassTarget)
+	for _, tc := range []struct{ class, lab, want string }{
+		{"restricted", "restricted", ""},
+		{"restricted", "", "need Pod Security baseline, and this class enforces restricted"},
+		{"restricted", "privileged", "--pod-security privileged"},
+		{"baseline", "", ""},
+		{"", "restricted", ""},
+		{"", "privileged", "this class enforces baseline"},
+	} {
+		tg.Joined.PodSecurity = tc.class
+		err := tg.Allow(&content.Lab{Meta: content.Meta{ID: "x", Scope: content.ScopeNamespace, PodSecurity: tc.lab}})
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("class %q, lab %q: err = %v, want %q", tc.class, tc.lab, err, tc.want)
+		}
+	}
+}
+
+// The class file carries what class up said (Pod Security, the registry)
+// and a joined machine's labs name the image there: text, manifests,
+// commands and expressions alike.
+func TestClassInfoRewritesTheLabs(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ana.kubeconfig")
+	if err := os.WriteFile(file, []byte(classKubeconfig(learnerNS, jwt(time.Now().Add(time.Hour)))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, cfg, err := ReadClassKubeconfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SetClassInfo(cfg.Contexts[cfg.CurrentContext], ClassInfo{PodSecurity: "restricted", Images: "10.0.0.5:5000/k8s101", ImagesPlainHTTP: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := clientcmd.WriteToFile(*cfg, file); err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := ReadClassKubeconfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.PodSecurity != "restricted" || j.Images != "10.0.0.5:5000/k8s101" || !j.ImagesPlainHTTP {
+		t.Fatalf("joined = %+v, want the class info back", j)
+	}
+	cat, err := LoadCatalogRewriting(j.Registry().Rewrite, Source{Origin: BuiltIn, FS: labs.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := cat.Find("rollouts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(lab)
+	for _, want := range []string{
+		`10.0.0.5:5000/k8s101/labapp:v1`,            // the manifest and the prose
+		`web=10.0.0.5:5000/k8s101/labapp:v9`,        // the typo the learner types
+		`image == '10.0.0.5:5000/k8s101/labapp:v2'`, // a CEL expression
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("rollouts on the class does not say %s", want)
+		}
+	}
+	if strings.Contains(string(b), `"labapp:v`) || strings.Contains(string(b), ` labapp:v`) {
+		t.Errorf("rollouts on the class still names labapp:vN bare")
+	}
+	if !strings.Contains(string(b), "Server: labapp/v1") && !strings.Contains(string(b), `labapp/v1`) {
+		t.Errorf("the Server header labapp/v1 was rewritten")
 	}
 }

@@ -124,3 +124,11 @@ func writeGradeJUnit(path string, rep *GradeReport, broke error) error {
 	all := junitSuites{Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Time: s.Time, Suites: []junitSuite{s}}
 	return writeJUnitXML(path, all)
 }
+
+// GitHubAnnotation is a problem as a GitHub Actions workflow command: the
+// run's page shows it on the file's line.
+func GitHubAnnotation(level, file string, line int, title, msg string) string {
+	esc := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	return fmt.Sprintf("::%s file=%s,line=%d,title=%s::%s", level, prop.Replace(file), line, prop.Replace(title), esc.Replace(msg))
+}

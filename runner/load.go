@@ -30,7 +30,6 @@ import (
 
 	"github.com/labs-dev/labs/assets/labapp/loadreport"
 	"github.com/labs-dev/labs/checks"
-	"github.com/labs-dev/labs/runner/images"
 	"github.com/labs-dev/labs/runner/node"
 )
 
@@ -99,7 +98,7 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 		return err
 	}
 	r.Display.Status(fmt.Sprintf("sending load to %s from a pod in namespace %s (concurrency %d, %s)", target, ns, o.Concurrency, describeBound(o)))
-	lp, err := startLoadPod(ctx, c, stream, ns, target, o)
+	lp, err := startLoadPod(ctx, c, stream, ns, target, r.target().Images().Image("v1"), o)
 	if err != nil {
 		return err
 	}
@@ -306,7 +305,7 @@ type loadPod struct {
 	bound time.Duration
 }
 
-func startLoadPod(ctx context.Context, c, stream kubernetes.Interface, ns, target string, o LoadOptions) (*loadPod, error) {
+func startLoadPod(ctx context.Context, c, stream kubernetes.Interface, ns, target, image string, o LoadOptions) (*loadPod, error) {
 	args := []string{"load", "--json", "--concurrency", strconv.Itoa(o.Concurrency)}
 	bound := MaxLoadDuration
 	if o.Duration > 0 {
@@ -336,7 +335,7 @@ func startLoadPod(ctx context.Context, c, stream kubernetes.Interface, ns, targe
 			TerminationGracePeriodSeconds: &grace,
 			Containers: []corev1.Container{{
 				Name:            "load",
-				Image:           images.Repository + ":v1",
+				Image:           image,
 				ImagePullPolicy: corev1.PullIfNotPresent,
 				Args:            args,
 				Resources: corev1.ResourceRequirements{
@@ -499,7 +498,7 @@ func (r *Runner) newEngine(c kubernetes.Interface, ns string, env *scriptEnv) (*
 			return nil, err
 		}
 	}
-	eng := &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, cfg: cfg, dyn: dyn, mapper: mapper, ns: ns, env: env, log: r.Display.Status, nodes: r.nodes()}}
+	eng := &checks.Engine{Dynamic: dyn, Mapper: mapper, Namespace: ns, Prober: &prober{c: c, stream: stream, image: r.target().Images().Image("v1"), cfg: cfg, dyn: dyn, mapper: mapper, ns: ns, env: env, log: r.Display.Status, nodes: r.nodes()}}
 	if cfg != nil {
 		eng.Clock = serverClock(cfg, r.Display.Status)
 	}
@@ -534,6 +533,8 @@ type prober struct {
 	env    *scriptEnv
 	log    func(string)
 	nodes  *node.Nodes
+	// image is the workload image the load pod runs.
+	image string
 }
 
 func (p *prober) Availability(ctx context.Context, req checks.AvailabilityRequest) (checks.LoadStats, error) {
@@ -541,7 +542,7 @@ func (p *prober) Availability(ctx context.Context, req checks.AvailabilityReques
 	if err != nil {
 		return checks.LoadStats{}, err
 	}
-	lp, err := startLoadPod(ctx, p.c, p.stream, p.ns, target, LoadOptions{Concurrency: req.Concurrency, Rate: req.Rate, Duration: MaxLoadDuration})
+	lp, err := startLoadPod(ctx, p.c, p.stream, p.ns, target, p.image, LoadOptions{Concurrency: req.Concurrency, Rate: req.Rate, Duration: MaxLoadDuration})
 	if err != nil {
 		return checks.LoadStats{}, err
 	}

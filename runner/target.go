@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/runner/images"
 )
 
 // Target is where a lab runs. Two exist:
@@ -42,6 +43,9 @@ type Target interface {
 	Wipe(ctx context.Context, c kubernetes.Interface, ns string) error
 	// Store keeps the learner's progress.
 	Store() ProgressStore
+	// Images is the registry the nodes pull the workload image from; the
+	// zero Registry when it is loaded into them (kind).
+	Images() images.Registry
 }
 
 // target is the runner's target: kind unless a class target was set.
@@ -110,6 +114,8 @@ func (k *kindTarget) Prepare(ctx context.Context, c kubernetes.Interface, ns str
 func (k *kindTarget) Wipe(ctx context.Context, c kubernetes.Interface, ns string) error {
 	return deleteNamespace(ctx, c, ns, wipeWait)
 }
+
+func (k *kindTarget) Images() images.Registry { return images.Registry{} }
 
 func (k *kindTarget) Store() ProgressStore {
 	return Store{Dir: k.r.Paths.StateDir, Lock: k.r.Paths.progressLock()}

@@ -3,12 +3,18 @@
 package app
 
 import (
+	"io"
+	"log"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -36,6 +42,7 @@ func TestIntegrationScripts(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			testscript.Run(t, testscript.Params{
 				Files: []string{f},
+				Cmds:  map[string]func(ts *testscript.TestScript, neg bool, args []string){"registry": cmdRegistry},
 				Setup: func(env *testscript.Env) error {
 					for _, k := range []string{"KIND_NODE_IMAGE", "LABS_NODE_IMAGE", "DOCKER_HOST"} {
 						if v := os.Getenv(k); v != "" {
@@ -57,4 +64,35 @@ func TestIntegrationScripts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// cmdRegistry is `registry VAR`: an OCI registry (go-containerregistry's,
+// in memory) for the rest of the script, listening on the kind network's
+// gateway, the address by which the node containers reach this machine
+// (and only they); VAR is set to its host:port.
+func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: registry VAR")
+	}
+	out, err := exec.Command("docker", "network", "inspect", "kind", "-f", "{{range .IPAM.Config}}{{.Gateway}} {{end}}").Output()
+	if err != nil {
+		ts.Fatalf("finding the kind network's gateway: %v", err)
+	}
+	var gw string
+	for _, a := range strings.Fields(string(out)) {
+		if ip := net.ParseIP(a); ip != nil && ip.To4() != nil {
+			gw = a
+		}
+	}
+	if gw == "" {
+		ts.Fatalf("the kind network has no IPv4 gateway: %q", out)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
+	if err != nil {
+		ts.Fatalf("listening on %s: %v", gw, err)
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	go func() { _ = srv.Serve(ln) }()
+	ts.Defer(func() { _ = srv.Close() })
+	ts.Setenv(args[0], ln.Addr().String())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labs-dev/labs/content"
 	"github.com/labs-dev/labs/runner"
 	"github.com/labs-dev/labs/runner/class"
+	"github.com/labs-dev/labs/runner/images"
 )
 
 // NewCommand returns `labs class` and its subcommands.
@@ -37,6 +38,10 @@ type UpOptions struct {
 	class.Options
 	NamesFile  string
 	Kubeconfig string
+	// RegistryRef and PlainHTTP are --registry and --plain-http, read into
+	// Options.Registry by Validate.
+	RegistryRef string
+	PlainHTTP   bool
 }
 
 // Validate checks the flags without I/O (the names file is read first).
@@ -47,6 +52,16 @@ func (o *UpOptions) Validate() error {
 			return err
 		}
 		o.Names = names
+	}
+	if o.RegistryRef != "" {
+		reg, err := images.ParseRegistry(o.RegistryRef)
+		if err != nil {
+			return fmt.Errorf("--registry: %w", err)
+		}
+		reg.PlainHTTP = o.PlainHTTP
+		o.Registry = &reg
+	} else if o.PlainHTTP {
+		return fmt.Errorf("--plain-http says how to reach a --registry, and none is given")
 	}
 	return o.Options.Validate()
 }
@@ -61,8 +76,14 @@ labs-learner role there, Pod Security enforced, a quota and default limits
 (--budget), NetworkPolicies that keep other learners and the cloud metadata
 address out, and a kubeconfig file per learner in --dir whose token expires
 with the class (--expires). Running it again adds learners and writes fresh
-files; nothing is duplicated.`,
-		Example: "  labs class up --class k8s101 --learners 20\n  labs class up --class k8s101 --names roster.txt --budget medium --expires 6h --server https://10.0.0.5:6443",
+files; nothing is duplicated.
+
+On a cluster whose nodes labs cannot load images into (any cluster but labs'
+own kind cluster), --registry REG pushes the workload image (labapp:v1..v3,
+amd64 and arm64) to a registry the nodes pull from; the learners' labs then
+name it REG/labapp:TAG everywhere. A registry that asks for credentials gets
+LABS_REGISTRY_USER and LABS_REGISTRY_PASSWORD.`,
+		Example: "  labs class up --class k8s101 --learners 20\n  labs class up --class k8s101 --names roster.txt --budget medium --expires 6h --server https://10.0.0.5:6443\n  labs class up --class k8s101 --learners 30 --registry registry.example.com/k8s101 --pod-security restricted",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.ValidateOutput(); err != nil {
@@ -74,6 +95,9 @@ files; nothing is duplicated.`,
 			c, cfg, err := f.AdminClient(*kubeconfig)
 			if err != nil {
 				return err
+			}
+			if o.Registry != nil {
+				o.Registry.Username, o.Registry.Password = f.Getenv("LABS_REGISTRY_USER"), f.Getenv("LABS_REGISTRY_PASSWORD")
 			}
 			status := func(s string) { fmt.Fprintln(f.Streams.ErrOut, s) }
 			rep, err := class.Up(cmd.Context(), c, cfg, o.Options, status)
@@ -101,8 +125,12 @@ files; nothing is duplicated.`,
 					exp = l.Expires.Local().Format(time.DateTime)
 				}
 			}
-			fmt.Fprintf(f.Streams.ErrOut, "class %s: %d learners (%d new), budget %s, tokens valid until %s, in %.1fs; hand each learner their file: `labs join FILE`, then `labs start selfhealing`\n",
-				rep.Class, len(rep.Learners), added, rep.Budget, exp, rep.Seconds)
+			first := "selfhealing"
+			if o.PodSecurity == "restricted" {
+				first = "rollouts" // selfhealing's pods need baseline
+			}
+			fmt.Fprintf(f.Streams.ErrOut, "class %s: %d learners (%d new), budget %s, tokens valid until %s, in %.1fs; hand each learner their file: `labs join FILE`, then `labs start %s`\n",
+				rep.Class, len(rep.Learners), added, rep.Budget, exp, rep.Seconds, first)
 			return nil
 		},
 	}
@@ -115,6 +143,8 @@ files; nothing is duplicated.`,
 	fl.StringVar(&o.Dir, "dir", o.Dir, "where the learners' kubeconfig files are written")
 	fl.StringVar(&o.Server, "server", "", "the API server address learners use, if not the one in your kubeconfig")
 	fl.StringVar(&o.PodSecurity, "pod-security", o.PodSecurity, "the Pod Security level enforced: baseline or restricted")
+	fl.StringVar(&o.RegistryRef, "registry", "", "push the workload image to this registry (host[:port][/path]) for nodes labs cannot load")
+	fl.BoolVar(&o.PlainHTTP, "plain-http", false, "the --registry speaks HTTP, not HTTPS")
 	_ = cmd.MarkFlagRequired("class")
 	return cmd
 }

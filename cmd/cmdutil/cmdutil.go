@@ -139,7 +139,13 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat, err := f.Catalog()
+	var rewrite func([]byte) []byte
+	if joined != nil && joined.Images != "" {
+		// The class's nodes pull the workload from its registry: the labs
+		// name it there (text, manifests, commands, checks).
+		rewrite = joined.Registry().Rewrite
+	}
+	cat, err := f.catalog(rewrite)
 	if err != nil {
 		return nil, err
 	}
@@ -195,9 +201,10 @@ func (f *Factory) AdminClient(kubeconfig string) (kubernetes.Interface, *rest.Co
 	return c, cfg, nil
 }
 
-// Catalog loads the built-in labs, then the folders of --labs-dir and
-// LABS_PATH (separated like PATH), with the learner's language.
-func (f *Factory) Catalog() (*runner.Catalog, error) {
+// catalog loads the built-in labs, then the folders of --labs-dir and
+// LABS_PATH (separated like PATH), with the learner's language, each
+// file's text passed through rewrite if not nil.
+func (f *Factory) catalog(rewrite func([]byte) []byte) (*runner.Catalog, error) {
 	lang, err := f.Lang()
 	if err != nil {
 		return nil, err
@@ -216,7 +223,7 @@ func (f *Factory) Catalog() (*runner.Catalog, error) {
 		}
 		sources = append(sources, runner.DirSource(d))
 	}
-	cat, err := runner.LoadCatalog(sources...)
+	cat, err := runner.LoadCatalogRewriting(rewrite, sources...)
 	if err != nil {
 		return nil, fmt.Errorf("loading the labs: %w", err)
 	}

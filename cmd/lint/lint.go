@@ -9,6 +9,7 @@ import (
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
 	"github.com/labs-dev/labs/runner"
+	labslint "github.com/labs-dev/labs/runner/lint"
 )
 
 // Options are the parsed arguments of `labs lint`.
@@ -38,15 +39,15 @@ func (o *Options) Validate() error {
 
 // Run lints and prints each problem as file:line: problem.
 func (o *Options) Run(f *cmdutil.Factory) error {
-	files, err := runner.ReadLintFiles(o.Paths)
+	files, err := labslint.ReadFiles(o.Paths)
 	if err != nil {
 		return err
 	}
-	problems := runner.Lint(files)
+	problems := labslint.Run(files)
 	out := f.Streams.Out
 	if o.JSON {
 		if problems == nil {
-			problems = []runner.Problem{}
+			problems = []labslint.Problem{}
 		}
 		if err := runner.WriteJSON(out, problems); err != nil {
 			return err

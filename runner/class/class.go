@@ -36,6 +36,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/labs-dev/labs/runner"
+	"github.com/labs-dev/labs/runner/images"
 )
 
 // Labels and names every class object carries, so down finds them all.
@@ -93,6 +94,10 @@ type Options struct {
 	Server string
 	// PodSecurity is the level enforced: baseline (default) or restricted.
 	PodSecurity string
+	// Registry, if set, is where the cluster's nodes pull the workload
+	// image from: up pushes it there and the learners' labs name it there.
+	// Unset, the nodes must have it loaded (labs' own kind cluster).
+	Registry *images.Registry
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -220,6 +225,16 @@ func Up(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o Options
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("making %s for the learners' files: %w", o.Dir, err)
 	}
+	if o.Registry != nil {
+		// Before any learner exists: a class whose image cannot be pulled
+		// would fail at its first step.
+		if err := o.Registry.Push(ctx, func(ref string) { status("pushed " + ref) }); err != nil {
+			return nil, err
+		}
+		if err := o.Registry.Has(ctx); err != nil {
+			return nil, fmt.Errorf("the registry took the workload image but does not serve it back: %w", err)
+		}
+	}
 	for _, obj := range []any{learnerRole(), learnerPolicy(), learnerPolicyBinding()} {
 		if err := apply(ctx, c, obj); err != nil {
 			return nil, explainAdmin(err)
@@ -336,7 +351,15 @@ func writeKubeconfig(path string, cfg *rest.Config, o Options, name, ns, token s
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters[o.Class] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca, InsecureSkipTLSVerify: cfg.Insecure}
 	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
-	kc.Contexts[o.Class] = &clientcmdapi.Context{Cluster: o.Class, AuthInfo: name, Namespace: ns}
+	kctx := &clientcmdapi.Context{Cluster: o.Class, AuthInfo: name, Namespace: ns}
+	info := runner.ClassInfo{PodSecurity: o.PodSecurity}
+	if o.Registry != nil {
+		info.Images, info.ImagesPlainHTTP = o.Registry.Ref, o.Registry.PlainHTTP
+	}
+	if err := runner.SetClassInfo(kctx, info); err != nil {
+		return err
+	}
+	kc.Contexts[o.Class] = kctx
 	kc.CurrentContext = o.Class
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)

@@ -2,12 +2,16 @@ package class
 
 import (
 	"context"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/labs-dev/labs/runner"
+	"github.com/labs-dev/labs/runner/images"
 )
 
 // fakeCluster is a fake clientset that hands out ServiceAccount tokens.
@@ -239,5 +244,50 @@ func TestDown(t *testing.T) {
 	_, policyErr := c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, LearnerPolicy, metav1.GetOptions{})
 	if len(left.Items) != 0 || roleErr == nil || policyErr == nil {
 		t.Errorf("after the last class: %d namespaces, role err %v, policy err %v; want none left", len(left.Items), roleErr, policyErr)
+	}
+}
+
+// With a registry, up pushes the workload image there before any learner
+// exists, and every learner's file says where it is and what Pod Security
+// the class enforces; a registry that is down fails up before it starts.
+func TestUpPushesToTheRegistry(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg, err := images.ParseRegistry(strings.TrimPrefix(srv.URL, "http://") + "/k8s101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.PlainHTTP = true
+	ctx := context.Background()
+	dir := t.TempDir()
+	o := upOptions(dir)
+	o.PodSecurity, o.Registry = "restricted", &reg
+	var said []string
+	if _, err := Up(ctx, fakeCluster(), cfg, o, func(s string) { said = append(said, s) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Has(ctx); err != nil {
+		t.Fatalf("after up, the registry lacks the image: %v", err)
+	}
+	if !strings.Contains(strings.Join(said, "\n"), "pushed "+reg.Image("v1")) {
+		t.Errorf("up said %q, want the pushes shown", said)
+	}
+	j, _, err := runner.ReadClassKubeconfig(filepath.Join(dir, "learner-01.kubeconfig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Images != reg.Ref || !j.ImagesPlainHTTP || j.PodSecurity != "restricted" {
+		t.Errorf("learner-01 joined = %+v, want images %s over HTTP, restricted", j.ClassInfo, reg.Ref)
+	}
+
+	down := reg
+	down.Ref = "127.0.0.1:1/k8s101"
+	o.Registry = &down
+	c := fakeCluster()
+	if _, err := Up(ctx, c, cfg, o, func(string) {}); err == nil || !strings.Contains(err.Error(), "does not answer") {
+		t.Fatalf("up with a registry that is down: err = %v", err)
+	}
+	if nss, _ := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); len(nss.Items) != 0 {
+		t.Errorf("a failed push left %d namespaces", len(nss.Items))
 	}
 }

@@ -27,6 +27,10 @@ import (
 // IfNotPresent: a tag that was never loaded fails to pull, as a typo should.
 const Repository = "labapp"
 
+// User is who the workload runs as: not root, so the image runs where Pod
+// Security restricted is enforced (nothing the labs do inside needs root).
+const User = "65532:65532"
+
 // Tags are the versions labs load; they run the same binary and differ in
 // the version the app reports (body and Server header) and in switches.
 func tags() []string { return []string{"v1", "v2", "v3"} }
@@ -54,8 +58,32 @@ func Tags() []string {
 	return out
 }
 
-// Archive builds every tag of the workload image, each an image index for
-// every embedded architecture, and returns them as one OCI image-layout
+// Indexes builds every tag of the workload image, each an image index for
+// every embedded architecture, in the order of Tags.
+func Indexes() ([]v1.ImageIndex, error) {
+	bases := map[string]v1.Image{}
+	for _, arch := range assets.Arches() {
+		var err error
+		if bases[arch], err = baseImage(arch); err != nil {
+			return nil, err
+		}
+	}
+	var out []v1.ImageIndex
+	for _, t := range tags() {
+		var adds []mutate.IndexAddendum
+		for _, arch := range assets.Arches() {
+			img, err := withConfig(bases[arch], arch, t)
+			if err != nil {
+				return nil, err
+			}
+			adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+		}
+		out = append(out, mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...))
+	}
+	return out, nil
+}
+
+// Archive returns every tag of the workload image as one OCI image-layout
 // tarball (kind's loader imports all platforms; a node runs its own).
 func Archive() ([]byte, error) {
 	dir, err := os.MkdirTemp("", "labapp-image-")
@@ -67,23 +95,12 @@ func Archive() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating image layout: %w", err)
 	}
-	bases := map[string]v1.Image{}
-	for _, arch := range assets.Arches() {
-		if bases[arch], err = baseImage(arch); err != nil {
-			return nil, err
-		}
+	idxs, err := Indexes()
+	if err != nil {
+		return nil, err
 	}
-	for _, t := range tags() {
-		var adds []mutate.IndexAddendum
-		for _, arch := range assets.Arches() {
-			img, err := withConfig(bases[arch], arch, t)
-			if err != nil {
-				return nil, err
-			}
-			adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
-		}
-		idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
-		err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{
+	for i, t := range tags() {
+		err := p.AppendIndex(idxs[i], layout.WithAnnotations(map[string]string{
 			// containerd names imported images by this annotation.
 			"io.containerd.image.name":          "docker.io/library/" + Repository + ":" + t,
 			"org.opencontainers.image.ref.name": t,
@@ -174,6 +191,9 @@ func withConfig(base v1.Image, arch, version string) (v1.Image, error) {
 	cf.Config.Env = append([]string{"PATH=/bin", "LABAPP_VERSION=" + version}, switches(version)...)
 	cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
 	cf.Config.StopSignal = "SIGTERM"
+	// Numeric, so runAsNonRoot can verify it: the app runs under Pod
+	// Security restricted as it does anywhere else.
+	cf.Config.User = User
 	return mutate.ConfigFile(base, cf)
 }
 
@@ -185,7 +205,7 @@ func rootfs(bin []byte) ([]byte, error) {
 	epoch := time.Unix(0, 0)
 	entries := []tar.Header{
 		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "run/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "run/", Typeflag: tar.TypeDir, Mode: 0o1777}, // the app's PID file, written as User
 		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
 		{Name: "labapp", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
 	}

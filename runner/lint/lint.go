@@ -1,8 +1,13 @@
-package runner
+// Package lint is what `labs lint` knows wrong about lab files without a
+// cluster: parse errors at their line, checks that do not compile, manifests
+// the API server would refuse (schema, Pod Security at the lab's level),
+// translations that drift, and a declared scope below what the lab needs.
+package lint
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,11 +28,12 @@ import (
 
 	"github.com/labs-dev/labs/checks"
 	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/runner"
 	"github.com/labs-dev/labs/runner/images"
 )
 
-// LintFile is a lab file to lint: its path (for messages) and its bytes.
-type LintFile struct {
+// File is a lab file to lint: its path (for messages) and its bytes.
+type File struct {
 	Path string
 	Src  []byte
 }
@@ -51,10 +57,10 @@ func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Lin
 // the lab needs (or the old field changesNodes), a change to the nodes no
 // cleanup block undoes, and translations whose steps, checks or scripts
 // differ from their original's.
-func Lint(files []LintFile) []Problem {
+func Run(files []File) []Problem {
 	l := &linter{}
 	type parsed struct {
-		file LintFile
+		file File
 		lab  *content.Lab
 	}
 	var labs []parsed
@@ -67,12 +73,12 @@ func Lint(files []LintFile) []Problem {
 	// A translation is compared with the original in its folder.
 	originals := map[string]parsed{}
 	for _, p := range labs {
-		if id, lang := LabFileLang(p.file.Path); lang == "" {
+		if id, lang := runner.LabFileLang(p.file.Path); lang == "" {
 			originals[filepath.Join(filepath.Dir(p.file.Path), id)] = p
 		}
 	}
 	for _, p := range labs {
-		id, lang := LabFileLang(p.file.Path)
+		id, lang := runner.LabFileLang(p.file.Path)
 		if lang == "" {
 			continue
 		}
@@ -100,7 +106,7 @@ func (l *linter) add(file string, line int, msg string) {
 }
 
 // file lints one file; it returns the lab when it parses.
-func (l *linter) file(f LintFile) *content.Lab {
+func (l *linter) file(f File) *content.Lab {
 	lab, err := content.Parse(f.Path, f.Src)
 	if err != nil {
 		var pe *content.ParseError
@@ -111,7 +117,7 @@ func (l *linter) file(f LintFile) *content.Lab {
 		}
 		return nil
 	}
-	if id, _ := LabFileLang(f.Path); lab.ID != id {
+	if id, _ := runner.LabFileLang(f.Path); lab.ID != id {
 		l.add(f.Path, 2, fmt.Sprintf("lab id %q must match the file name %q", lab.ID, id))
 	}
 	sc := l.walk(f.Path, lab)
@@ -122,7 +128,7 @@ func (l *linter) file(f LintFile) *content.Lab {
 // walk lints the lab's scripts and manifests, and finds on the way what
 // in them needs more than the lab's namespace.
 func (l *linter) walk(file string, lab *content.Lab) *labScope {
-	sc := &labScope{ns: lab.Namespace}
+	sc := &labScope{ns: lab.Namespace, podSecurity: cmp.Or(lab.PodSecurity, "baseline")}
 	for _, b := range lab.Setup {
 		l.block(file, b, sc)
 	}
@@ -283,12 +289,28 @@ func (l *linter) manifests(file string, first int, text string, sc *labScope) {
 		if obj == nil {
 			continue // a custom resource (or a CRD): its schema lives in the cluster
 		}
+		if why, err := podSecurityRefuses(obj, sc.podSecurity); err != nil {
+			l.add(file, at, fmt.Sprintf("manifest %s: %v", tm.Kind, err))
+		} else if why != "" {
+			l.add(file, at, fmt.Sprintf("manifest %s: Pod Security %s (the lab's podSecurity) refuses its pods: %s; %s", tm.Kind, sc.podSecurity, why, podSecurityLevelFix(sc.podSecurity)))
+		}
 		for _, img := range imagesOf(obj) {
-			if !slices.Contains(images.Tags(), img) && !strings.Contains(img, checks.PlaceholderValue) { // an expansion: unknown
+			if !isWorkloadImage(img) && !strings.Contains(img, checks.PlaceholderValue) { // an expansion: unknown
 				l.add(file, at, fmt.Sprintf("manifest %s: image %q is not one labs loads (%s): nothing is pulled, so it would never start; to show a failed pull on purpose, do it in a step (kubectl set image)", tm.Kind, img, strings.Join(images.Tags(), ", ")))
 			}
 		}
 	}
+}
+
+// isWorkloadImage: a tag labs loads, or that tag in a class's registry
+// (the text a joined machine reads).
+func isWorkloadImage(img string) bool {
+	for _, t := range images.Tags() {
+		if img == t || strings.HasSuffix(img, "/"+t) {
+			return true
+		}
+	}
+	return false
 }
 
 func leadingBlankLines(doc []byte) int {
@@ -398,11 +420,11 @@ func checksKey(specs []checks.Spec) string {
 	return strings.Join(parts, "\n")
 }
 
-// ReadLintFiles reads lab files and folders' lab files (*.md but
+// ReadFiles reads lab files and folders' lab files (*.md but
 // README.md, not recursing), as `labs lint` names them, each once; a
 // translation's original comes along, to compare it with.
-func ReadLintFiles(paths []string) ([]LintFile, error) {
-	var files []LintFile
+func ReadFiles(paths []string) ([]File, error) {
+	var files []File
 	seen := map[string]bool{}
 	for i := 0; i < len(paths); i++ {
 		p := paths[i]
@@ -426,7 +448,7 @@ func ReadLintFiles(paths []string) ([]LintFile, error) {
 			} else {
 				seen[abs] = true
 			}
-			if id, lang := LabFileLang(n); lang != "" {
+			if id, lang := runner.LabFileLang(n); lang != "" {
 				orig := filepath.Join(filepath.Dir(n), id+".md")
 				if _, err := os.Stat(orig); err == nil {
 					paths = append(paths, orig)
@@ -436,23 +458,15 @@ func ReadLintFiles(paths []string) ([]LintFile, error) {
 			if err != nil {
 				return nil, fmt.Errorf("lint: %w", err)
 			}
-			src, err := readLabBytes(f)
+			src, err := io.ReadAll(io.LimitReader(f, content.MaxLabSize+1)) // content.Parse refuses a bigger one
 			f.Close()
 			if err != nil {
 				return nil, fmt.Errorf("lint: reading %s: %w", n, err)
 			}
-			files = append(files, LintFile{Path: n, Src: src})
+			files = append(files, File{Path: n, Src: src})
 		}
 	}
 	return files, nil
-}
-
-// GitHubAnnotation is a problem as a GitHub Actions workflow command: the
-// run's page shows it on the file's line.
-func GitHubAnnotation(level, file string, line int, title, msg string) string {
-	esc := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-	return fmt.Sprintf("::%s file=%s,line=%d,title=%s::%s", level, prop.Replace(file), line, prop.Replace(title), esc.Replace(msg))
 }
 
 // A lab's scope (content.ScopeNamespace, ScopeCluster, ScopeNode) says how
@@ -474,8 +488,13 @@ type scopeNeed struct {
 
 // labScope collects a lab's scope needs while the lab is linted.
 type labScope struct {
-	ns      string // the lab's namespace
-	cleanup bool   // the cleanup block is being read
+	ns string // the lab's namespace
+	// podSecurity is the level the lab declares its pods pass.
+	podSecurity string
+	// podless are commands that make pods with no securityContext, which
+	// podSecurity restricted refuses.
+	podless []scopeNeed
+	cleanup bool // the cleanup block is being read
 	needs   []scopeNeed
 }
 
@@ -510,6 +529,9 @@ func (sc *labScope) least() (string, []scopeNeed) {
 // scope reports a declared scope below the least the lab needs, the old
 // field changesNodes, and a change to the nodes no cleanup block undoes.
 func (l *linter) scope(file string, lab *content.Lab, sc *labScope) {
+	for _, n := range sc.podless {
+		l.add(file, n.line, fmt.Sprintf("it %s, whose pods have no securityContext, and the lab declares podSecurity: restricted, which refuses them; apply a manifest with the securityContext restricted asks for instead", n.why))
+	}
 	need, why := sc.least()
 	because := "nothing it runs, checks or creates reaches past its namespace"
 	if len(why) > 0 {
@@ -771,6 +793,9 @@ func (sc *labScope) kubectl(line int, args []string) {
 		if !sc.own(ns) {
 			sc.add(content.ScopeCluster, line, false, "runs `kubectl %s -n %s` (another namespace)", verb, ns)
 		}
+	}
+	if sc.podSecurity == "restricted" && (verb == "run" || verb == "create" && len(pos) > 1 && slices.Contains([]string{"deployment", "deploy", "job", "cronjob", "cj"}, pos[1])) {
+		sc.podless = append(sc.podless, scopeNeed{line: line, why: "runs `kubectl " + shown + "`"})
 	}
 	var types []string // TYPE[,TYPE]... or TYPE/NAME
 	switch {

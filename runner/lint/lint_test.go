@@ -1,4 +1,4 @@
-package runner
+package lint
 
 import (
 	"fmt"
@@ -15,13 +15,13 @@ import (
 )
 
 // builtinLintFiles are the built-in labs as `labs lint labs/` reads them.
-func builtinLintFiles(t *testing.T) []LintFile {
+func builtinLintFiles(t *testing.T) []File {
 	t.Helper()
 	names, err := fs.Glob(labs.FS, "*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []LintFile
+	var files []File
 	for _, n := range names {
 		if n == "README.md" {
 			continue
@@ -30,14 +30,14 @@ func builtinLintFiles(t *testing.T) []LintFile {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files = append(files, LintFile{Path: "labs/" + n, Src: b})
+		files = append(files, File{Path: "labs/" + n, Src: b})
 	}
 	return files
 }
 
 // Every built-in lab and translation is clean.
 func TestBuiltinLabsLint(t *testing.T) {
-	for _, p := range Lint(builtinLintFiles(t)) {
+	for _, p := range Run(builtinLintFiles(t)) {
 		t.Error(p)
 	}
 }
@@ -72,7 +72,7 @@ func TestLintFindsProblems(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ps := Lint([]LintFile{{Path: "d/demo.md", Src: []byte(c.src)}})
+			ps := Run([]File{{Path: "d/demo.md", Src: []byte(c.src)}})
 			if c.want == "" {
 				if len(ps) != 0 {
 					t.Fatalf("problems in a clean lab: %v", ps)
@@ -99,7 +99,7 @@ func TestLintTranslations(t *testing.T) {
 		"step missing":      {good[:strings.Index(good, "## ")] + "## 하나\n```check\n- {type: pod-count, selector: app=web, count: 1}\n```\n```solve\ntrue\n```\n## 둘\n```check\n- {type: pod-count, selector: app=web, count: 1}\n```\n```solve\ntrue\n```\n", "2 steps, but demo.md has 1"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			ps := Lint([]LintFile{{Path: "d/demo.md", Src: []byte(orig)}, {Path: "d/demo.ko.md", Src: []byte(c.src)}})
+			ps := Run([]File{{Path: "d/demo.md", Src: []byte(orig)}, {Path: "d/demo.ko.md", Src: []byte(c.src)}})
 			if c.want == "" {
 				if len(ps) != 0 {
 					t.Fatalf("problems: %v", ps)
@@ -111,7 +111,7 @@ func TestLintTranslations(t *testing.T) {
 			}
 		})
 	}
-	ps := Lint([]LintFile{{Path: "d/demo.ko.md", Src: []byte(good)}})
+	ps := Run([]File{{Path: "d/demo.ko.md", Src: []byte(good)}})
 	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "needs its original demo.md") {
 		t.Fatalf("lone translation: %v", ps)
 	}
@@ -186,7 +186,7 @@ func TestLintScope(t *testing.T) {
 		for _, declared := range []string{"", content.ScopeNamespace, content.ScopeCluster, content.ScopeNode} {
 			t.Run(c.name+"/declared "+declared, func(t *testing.T) {
 				src := scopeFront(declared) + c.body
-				ps := Lint([]LintFile{{Path: "d/demo.md", Src: []byte(src)}})
+				ps := Run([]File{{Path: "d/demo.md", Src: []byte(src)}})
 				eff := declared
 				if eff == "" {
 					eff = content.ScopeNamespace
@@ -232,7 +232,7 @@ func TestLintNodeChangesNeedCleanup(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			src := scopeFront(c.scope) + c.body
-			ps := Lint([]LintFile{{Path: "d/demo.md", Src: []byte(src)}})
+			ps := Run([]File{{Path: "d/demo.md", Src: []byte(src)}})
 			if c.line == 0 {
 				if len(ps) != 0 {
 					t.Fatalf("lab:\n%s\nproblems = %v; want none", src, ps)
@@ -259,7 +259,7 @@ func TestLintChangesNodes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ps := Lint([]LintFile{{Path: "d/demo.md", Src: []byte(c.src)}})
+			ps := Run([]File{{Path: "d/demo.md", Src: []byte(c.src)}})
 			if len(ps) != 1 || ps[0].Line != 6 || ps[0].Msg != c.want {
 				t.Fatalf("lab:\n%s\nproblems = %v\nwant one at line 6: %q", c.src, ps, c.want)
 			}
@@ -355,5 +355,48 @@ func TestClusterKindsAreKinds(t *testing.T) {
 		if clusterKind(c.apiVersion, c.kind) {
 			t.Errorf("clusterKind(%q, %q) = true, want false", c.apiVersion, c.kind)
 		}
+	}
+}
+
+// podSecurity is proved by the API server's own Pod Security checks at
+// lint time: a restricted lab whose pod lacks the securityContext (or whose
+// solution runs `kubectl run`) is an error at its line; the same pod with
+// it, or the lab at baseline, is fine.
+func TestLintPodSecurity(t *testing.T) {
+	front := func(level string) string {
+		return "---\nid: demo\ntitle: Demo\nsummary: s\nnamespace: demo\npodSecurity: " + level + "\n---\n"
+	}
+	pod := func(sc string) string {
+		return "\n## One\n\n```yaml\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: labapp:v1\n" + sc +
+			"```\n\n```check\n- type: pod-count\n  selector: app=x\n  count: 1\n```\n\n```solve\nkubectl apply -f - <<EOF\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: labapp:v1\n" + sc + "EOF\n```\n"
+	}
+	restrictedSC := "    securityContext:\n      runAsNonRoot: true\n      allowPrivilegeEscalation: false\n      capabilities: {drop: [ALL]}\n      seccompProfile: {type: RuntimeDefault}\n"
+	privileged := "    securityContext: {privileged: true}\n"
+	for _, tc := range []struct {
+		name, src string
+		want      []string // substrings, one problem each
+	}{
+		{"restricted without securityContext", front("restricted") + pod(""), []string{"Pod Security restricted (the lab's podSecurity) refuses its pods: allowPrivilegeEscalation != false", "Pod Security restricted"}},
+		{"restricted with it", front("restricted") + pod(restrictedSC), nil},
+		{"baseline without it", front("baseline") + pod(""), nil},
+		{"baseline privileged", front("baseline") + pod(privileged), []string{"Pod Security baseline (the lab's podSecurity) refuses its pods: privileged", "declare podSecurity: privileged"}},
+		{"privileged", front("privileged") + pod(privileged), nil},
+		{"restricted kubectl run", front("restricted") + strings.Replace(pod(restrictedSC), "kubectl apply -f - <<EOF", "kubectl run q --image=labapp:v1\nkubectl apply -f - <<EOF", 1), []string{"runs `kubectl run`, whose pods have no securityContext"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := Run([]File{{Path: "demo.md", Src: []byte(tc.src)}})
+			if len(ps) != len(tc.want) {
+				t.Fatalf("problems = %v, want %d", ps, len(tc.want))
+			}
+			for _, w := range tc.want {
+				found := false
+				for _, p := range ps {
+					found = found || strings.Contains(p.Msg, w)
+				}
+				if !found {
+					t.Errorf("problems = %v, want one saying %q", ps, w)
+				}
+			}
+		})
 	}
 }
