@@ -21,7 +21,9 @@ race: ## the concurrent packages (check engine, runner, load generator) under th
 	$(GO) test -race -count=1 ./checks ./runner ./assets/labapp
 
 e2e: build ## cluster suite: real kind clusters (needs Docker and KIND_NODE_IMAGE); deletes them
-	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run TestIntegration -v ./cmd/app
+	@# The failing lines again at the end: a CI excerpt shows the tail.
+	@set -o pipefail; $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run TestIntegration -v ./cmd/app 2>&1 | tee bin/e2e.log \
+	  || { echo "== e2e failures:"; grep -E -B2 'FAIL: testdata|panic:' bin/e2e.log | tail -30; exit 1; }
 
 lint: ## gofmt and go vet, including the e2e files
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
