@@ -164,3 +164,21 @@ func (s ConfigMapStore) swap(ctx context.Context, change func(cm *corev1.ConfigM
 		return fmt.Errorf("writing your progress (ConfigMap %s in namespace %s): %w", ProgressConfigMap, s.Namespace, err)
 	}
 }
+
+// ReadProgressConfigMap reads a learner's progress ConfigMap as an
+// instructor's view does: the current lab, and each lab's progress (a
+// damaged key is left out).
+func ReadProgressConfigMap(cm *corev1.ConfigMap) (current string, labs map[string]*Progress) {
+	current, _, _ = strings.Cut(strings.TrimSpace(cm.Data["current"]), "\n")
+	labs = map[string]*Progress{}
+	for k := range cm.Data {
+		lab, ok := strings.CutSuffix(k, ".json")
+		if !ok {
+			continue
+		}
+		if p, err := decodeProgress(cm, lab); err == nil && p != nil {
+			labs[lab] = p
+		}
+	}
+	return strings.TrimSpace(current), labs
+}

@@ -1,4 +1,4 @@
-// Package class is `labs class up|down|list|reset`: the instructor's
+// Package class is `labs class up|down|list|reset|serve|status|export`: the instructor's
 // commands for a class on a cluster they already have.
 package class
 
@@ -29,7 +29,8 @@ Without --kubeconfig, labs' own kind cluster on this machine is used.`,
 	}
 	var kubeconfig string
 	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", "", "the instructor's kubeconfig (cluster-admin); default: labs' own cluster")
-	cmd.AddCommand(newUp(f, &kubeconfig), newDown(f, &kubeconfig), newList(f, &kubeconfig), newReset(f, &kubeconfig))
+	cmd.AddCommand(newUp(f, &kubeconfig), newDown(f, &kubeconfig), newList(f, &kubeconfig), newReset(f, &kubeconfig),
+		newServe(f, &kubeconfig), newStatus(f, &kubeconfig), newExport(f, &kubeconfig))
 	return cmd
 }
 

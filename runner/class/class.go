@@ -264,6 +264,17 @@ func Up(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o Options
 	return rep, nil
 }
 
+// nsAnnotations are a learner namespace's: when the class ends, and the
+// registry its images come from (the instructor's view reads the labs as
+// the learners do).
+func nsAnnotations(o Options, expires time.Time) map[string]string {
+	a := map[string]string{AnnotationExpires: expires.Format(time.RFC3339)}
+	if o.Registry != nil {
+		a[AnnotationImages] = o.Registry.Ref
+	}
+	return a
+}
+
 // explainAdmin adds what an instructor's kubeconfig must allow.
 func explainAdmin(err error) error {
 	if apierrors.IsForbidden(err) {
@@ -292,7 +303,7 @@ func upLearner(ctx context.Context, c kubernetes.Interface, cfg *rest.Config, o 
 		nsLabels[k] = v
 	}
 	objs := []any{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels, Annotations: map[string]string{AnnotationExpires: expires.Format(time.RFC3339)}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels, Annotations: nsAnnotations(o, expires)}},
 		&corev1.ServiceAccount{ObjectMeta: meta(name, acc, labels), AutomountServiceAccountToken: ptr(false)},
 		&rbacv1.RoleBinding{
 			ObjectMeta: meta(LearnerRole, ns, labels),

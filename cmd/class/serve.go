@@ -1,0 +1,240 @@
+package class
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/labs-dev/labs/cmd/cmdutil"
+	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/runner"
+	"github.com/labs-dev/labs/runner/class"
+	"github.com/labs-dev/labs/runner/classview"
+	"github.com/labs-dev/labs/runner/images"
+)
+
+// watch starts the shared-cluster watcher of a class and returns its
+// board once every learner has been read and judged once.
+func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string) (*classview.Board, error) {
+	if err := class.ValidateClass(name); err != nil {
+		return nil, err
+	}
+	c, cfg, err := f.AdminClient(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := class.Images(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	var rewrite func([]byte) []byte
+	if reg != "" {
+		rewrite = images.Registry{Ref: reg}.Rewrite // the labs as the learners read them
+	}
+	cat, err := f.LabCatalog(rewrite)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	board := classview.NewBoard(name, class.BoardLabs(cat))
+	w := &class.Watcher{
+		Client: c, Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+		Class: name, Board: board, Labs: cat.Find,
+	}
+	ready := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() { errc <- w.Run(ctx, ready) }()
+	select {
+	case <-ready:
+		return board, nil
+	case err := <-errc:
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, err
+	}
+}
+
+func newServe(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
+	var name, listen string
+	cmd := &cobra.Command{
+		Use:   "serve --class NAME [--listen ADDR]",
+		Short: "A live page of the class: every learner's step, since when, who is stuck",
+		Long: `Serve the instructor's view of a class on a shared cluster: a page that
+updates live with each learner's current step and time on it, the last
+failing check's expected/found, hints and solves used, who is stuck, and how
+many learners are on or past each step. The server judges each learner's
+current step itself, with the same checks their labs runs: progress a
+learner's ConfigMap claims but the server did not see happen is not shown.
+
+The page needs the instructor's token: open the address printed (the token
+is kept under labs' config folder, so a restart keeps the same address).
+Nothing listens beyond --listen.`,
+		Example: "  labs class serve --class k8s101\n  labs class serve --class k8s101 --listen 127.0.0.1:9000 --lang ko",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			token, err := serveToken(f, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.Streams.ErrOut, "reading class %s and judging every learner's step...\n", name)
+			board, err := watch(ctx, f, *kubeconfig, name)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("listening on %s: %w (another labs class serve? pick another --listen)", listen, err)
+			}
+			lang, _ := f.Lang()
+			s := &classview.Server{Board: board, Token: token, Hosts: classview.HostsFor(ln.Addr().String()), Lang: lang}
+			h, err := s.Handler()
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-ctx.Done()
+				sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer scancel()
+				_ = srv.Shutdown(sctx)
+			}()
+			fmt.Fprintf(f.Streams.Out, "http://%s/?token=%s\n", ln.Addr(), token)
+			fmt.Fprintf(f.Streams.ErrOut, "class %s: %d learners; open the address above (Ctrl-C stops)\n", name, len(board.View().Learners))
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "class", "", "the class")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8088", "the address to serve the page on")
+	_ = cmd.MarkFlagRequired("class")
+	return cmd
+}
+
+// serveToken is the class page's token, made once and kept (0600) so a
+// restarted server keeps the address the instructor opened.
+func serveToken(f *cmdutil.Factory, name string) (string, error) {
+	if err := class.ValidateClass(name); err != nil {
+		return "", err
+	}
+	paths, err := f.Paths()
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(paths.ConfigDir, "class-serve", name+".token")
+	if b, err := os.ReadFile(file); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("keeping the page's token: %w", err)
+	}
+	return tok, nil
+}
+
+func newStatus(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "status --class NAME",
+		Short: "Where each learner is, as the server judges it now (the page's data, once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.ValidateOutput(); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			board, err := watch(ctx, f, *kubeconfig, name)
+			if err != nil {
+				return err
+			}
+			v := board.View()
+			if f.JSON() {
+				return runner.WriteJSON(f.Streams.Out, v)
+			}
+			t := content.NewTable("LEARNER", "LAB", "STEP", "CLAIMS", "ON STEP", "HINTS", "SOLVES", "VERDICT", "STUCK")
+			for _, r := range v.Learners {
+				step, claims := "-", "-"
+				if r.Lab != "" {
+					step = fmt.Sprintf("%d/%d", r.Step, r.Steps)
+					if r.Finished {
+						step = "done"
+					}
+					if r.Claimed > r.Step {
+						claims = fmt.Sprint(r.Claimed)
+					}
+				}
+				t.Row(r.Learner, cmp(r.Lab), step, claims, time.Duration(r.OnStep).Round(time.Second).String(), fmt.Sprint(r.Hints), fmt.Sprint(r.Solves), cmp(r.Verdict), cmp(r.StuckWhy))
+			}
+			return t.Write(f.Streams.Out)
+		},
+	}
+	cmd.Flags().StringVar(&name, "class", "", "the class")
+	_ = cmd.MarkFlagRequired("class")
+	return cmd
+}
+
+func cmp(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newExport(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
+	var name string
+	var csv bool
+	cmd := &cobra.Command{
+		Use:   "export --class NAME --csv",
+		Short: "Every learner's place, help used and the server's verdict, as CSV (a grade book)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !csv {
+				return fmt.Errorf("say the format: --csv (JSON is `labs class status -o json`)")
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			board, err := watch(ctx, f, *kubeconfig, name)
+			if err != nil {
+				return err
+			}
+			return classview.WriteCSV(f.Streams.Out, board.View())
+		},
+	}
+	cmd.Flags().StringVar(&name, "class", "", "the class")
+	cmd.Flags().BoolVar(&csv, "csv", false, "write CSV")
+	_ = cmd.MarkFlagRequired("class")
+	return cmd
+}

@@ -1,0 +1,308 @@
+package class
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/content"
+	"github.com/labs-dev/labs/runner"
+	"github.com/labs-dev/labs/runner/classview"
+)
+
+// AnnotationImages on a learner's namespace is the registry the class's
+// nodes pull the workload from (class up --registry): the instructor's
+// view reads the labs as the learners do.
+const AnnotationImages = "labs.dev/images"
+
+// Watcher feeds a class's board on a shared cluster: every learner's
+// progress ConfigMap (their events), and the server's own verdict on each
+// learner's current step, judged with the same compiled checks on one
+// informer per kind across the cluster. A learner is shown past a step
+// only when the server saw it pass (or it cannot be judged here, or it
+// was done before the server started watching): editing the progress
+// ConfigMap gains nothing.
+type Watcher struct {
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface
+	Mapper  apimeta.RESTMapper
+	Class   string
+	// Labs finds a lab by id as the learners' labs read it.
+	Labs  func(id string) (*content.Lab, error)
+	Board *classview.Board
+	// Judged, if set, is told how long each re-judging took (benchmarks).
+	Judged func(learners int, took time.Duration)
+
+	mu       sync.Mutex
+	learners map[string]*watched // by namespace
+	kick     chan struct{}
+}
+
+// watched is what the server knows of one learner.
+type watched struct {
+	name, ns string
+	lab      string // current lab, as their progress says
+	progress *runner.Progress
+	// claimed is the step (0-based) their progress said when last judged.
+	claimed int
+	// passed[lab][step]: the server saw the step pass while it was current.
+	passed map[string]map[int]bool
+	// trusted: the steps done before the server first saw this learner.
+	trusted bool
+	dirty   bool
+}
+
+// Run watches until ctx ends. ready, if not nil, is closed once every
+// learner has been read and judged once.
+func (w *Watcher) Run(ctx context.Context, ready chan<- struct{}) error {
+	w.learners = map[string]*watched{}
+	w.kick = make(chan struct{}, 1)
+	judge := checks.NewJudge(ctx, w.Dynamic, w.Mapper)
+	nsInf := informers.NewSharedInformerFactoryWithOptions(w.Client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.LabelSelector = selector(w.Class) + "," + LabelLearner
+	}))
+	cmInf := informers.NewSharedInformerFactoryWithOptions(w.Client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", runner.ProgressConfigMap).String()
+	}))
+	nsi, cmi := nsInf.Core().V1().Namespaces().Informer(), cmInf.Core().V1().ConfigMaps().Informer()
+	if _, err := nsi.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.namespace(o) },
+		UpdateFunc: func(_, o any) { w.namespace(o) },
+	}); err != nil {
+		return err
+	}
+	if _, err := cmi.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.progress(o) },
+		UpdateFunc: func(_, o any) { w.progress(o) },
+	}); err != nil {
+		return err
+	}
+	nsInf.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), nsi.HasSynced) {
+		return fmt.Errorf("reading class %s's namespaces: %w", w.Class, ctx.Err())
+	}
+	cmInf.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), cmi.HasSynced) {
+		return fmt.Errorf("reading class %s's progress: %w", w.Class, ctx.Err())
+	}
+	defer nsInf.Shutdown()
+	defer cmInf.Shutdown()
+	w.judgeAll(ctx, judge, nil)
+	if ready != nil {
+		close(ready)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-judge.Changed():
+		case <-w.kick:
+		}
+		time.Sleep(50 * time.Millisecond) // a burst of changes, judged once
+		w.judgeAll(ctx, judge, judge.Dirty())
+	}
+}
+
+func (w *Watcher) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Watcher) namespace(o any) {
+	ns, ok := o.(*corev1.Namespace)
+	if !ok || ns.Labels[LabelClass] != w.Class || ns.Labels[LabelLearner] == "" {
+		return
+	}
+	name := ns.Labels[LabelLearner]
+	w.Board.AddLearner(name, ns.Name)
+	w.mu.Lock()
+	if w.learners[ns.Name] == nil {
+		w.learners[ns.Name] = &watched{name: name, ns: ns.Name, passed: map[string]map[int]bool{}, claimed: -1}
+	}
+	w.mu.Unlock()
+}
+
+// progress reads a learner's ConfigMap: their events go to the board, and
+// their current step is judged again.
+func (w *Watcher) progress(o any) {
+	cm, ok := o.(*corev1.ConfigMap)
+	if !ok || cm.Name != runner.ProgressConfigMap {
+		return
+	}
+	w.mu.Lock()
+	l := w.learners[cm.Namespace]
+	w.mu.Unlock()
+	if l == nil {
+		return // not this class's
+	}
+	current, labs := runner.ReadProgressConfigMap(cm)
+	var evs []classview.Event
+	for id, p := range labs {
+		for _, h := range p.History {
+			evs = append(evs, classview.Event{At: h.At, Learner: l.name, Lab: id, Step: h.Step, What: h.What, Detail: h.Detail})
+		}
+	}
+	w.Board.Apply(evs...)
+	w.mu.Lock()
+	l.lab, l.progress, l.dirty = current, labs[current], true
+	w.mu.Unlock()
+	w.poke()
+}
+
+// judgeAll judges the current step of every learner whose namespace or
+// progress changed (all of them when dirty is nil).
+func (w *Watcher) judgeAll(ctx context.Context, judge *checks.Judge, dirty map[string]bool) {
+	start := time.Now()
+	w.mu.Lock()
+	var todo []*watched
+	for ns, l := range w.learners {
+		if dirty == nil || dirty[ns] || l.dirty {
+			l.dirty = false
+			todo = append(todo, l)
+		}
+	}
+	w.mu.Unlock()
+	sort.Slice(todo, func(i, j int) bool { return todo[i].ns < todo[j].ns })
+	for _, l := range todo {
+		w.judgeOne(ctx, judge, l)
+	}
+	if w.Judged != nil && len(todo) > 0 {
+		w.Judged(len(todo), time.Since(start))
+	}
+}
+
+func (w *Watcher) judgeOne(ctx context.Context, judge *checks.Judge, l *watched) {
+	w.mu.Lock()
+	labID, p := l.lab, l.progress
+	w.mu.Unlock()
+	if labID == "" || p == nil {
+		return
+	}
+	lab, err := w.Labs(labID)
+	if err != nil || p.Step < 0 || p.Step >= len(lab.Steps) {
+		w.Board.Judged(l.name, labID, p.Step+1, false, false, fmt.Sprintf("the server does not know lab %s (a lab of the learner's own?)", labID))
+		return
+	}
+	if l.passed[labID] == nil {
+		l.passed[labID] = map[int]bool{}
+	}
+	if !l.trusted {
+		// Done before the server watched: taken as said, once.
+		l.trusted = true
+		var done []int
+		for i, d := range p.Done {
+			if d && i < p.Step {
+				done = append(done, i+1)
+			}
+		}
+		w.Board.Verify(l.name, labID, done...)
+	}
+	// A move to a later step: the steps left behind count when the server
+	// saw them pass, or sees it now (the state still holds), or cannot
+	// judge them.
+	if l.claimed >= 0 && p.Step > l.claimed {
+		for s := l.claimed; s < p.Step; s++ {
+			if l.passed[labID][s] {
+				continue
+			}
+			passed, judged, _ := w.evaluate(ctx, judge, l.ns, lab, s, p)
+			if passed || !judged {
+				l.passed[labID][s] = true
+			}
+		}
+	}
+	l.claimed = p.Step
+	passed, judged, found := w.evaluate(ctx, judge, l.ns, lab, p.Step, p)
+	if passed {
+		l.passed[labID][p.Step] = true
+	}
+	var vouched []int
+	for s, ok := range l.passed[labID] {
+		if ok {
+			vouched = append(vouched, s+1)
+		}
+	}
+	w.Board.Verify(l.name, labID, vouched...)
+	w.Board.Judged(l.name, labID, p.Step+1, judged, passed, found)
+}
+
+// evaluate judges step i of lab in ns: passed when every check the server
+// can judge passes; judged is false when it can judge none.
+func (w *Watcher) evaluate(ctx context.Context, judge *checks.Judge, ns string, lab *content.Lab, i int, p *runner.Progress) (passed, judged bool, found string) {
+	vars := map[string]string{"LAB_NAMESPACE": ns}
+	for k, v := range p.Captured {
+		vars[k] = v
+	}
+	specs := make([]checks.Spec, len(lab.Steps[i].Checks))
+	for j, s := range lab.Steps[i].Checks {
+		specs[j] = s.Expand(vars)
+	}
+	var b *checks.Baseline
+	if i == p.Step {
+		b = p.Baseline
+	}
+	res, err := judge.Evaluate(ctx, ns, specs, b, "", 30*time.Second)
+	if err != nil {
+		return false, true, err.Error()
+	}
+	passed = true
+	for _, r := range res {
+		if errors.Is(r.Err, checks.ErrNotJudged) {
+			continue
+		}
+		judged = true
+		if !r.Passed && passed {
+			passed, found = false, r.Sentence()
+		}
+	}
+	if !judged {
+		return false, false, "this step's checks act on the cluster or read what only the learner's machine has: the learner's own verdict stands"
+	}
+	return passed, true, found
+}
+
+// BoardLabs describes every lab of cat for a board: its steps' titles, and
+// how long a step should take (the lab's duration over its steps).
+func BoardLabs(cat *runner.Catalog) []classview.Lab {
+	var out []classview.Lab
+	for _, e := range cat.Entries() {
+		l := e.In(cat.Lang)
+		bl := classview.Lab{ID: l.ID, Title: l.Title}
+		for _, s := range l.Steps {
+			bl.Steps = append(bl.Steps, s.Title)
+		}
+		if d, err := time.ParseDuration(l.Duration); err == nil && len(l.Steps) > 0 {
+			bl.StepTime = d / time.Duration(len(l.Steps))
+		}
+		out = append(out, bl)
+	}
+	return out
+}
+
+// Images is the registry class's learners' labs name the workload in
+// ("" when the nodes have it loaded), as class up recorded it.
+func Images(ctx context.Context, c kubernetes.Interface, class string) (string, error) {
+	nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: selector(class) + "," + LabelLearner, Limit: 1})
+	if err != nil {
+		return "", explainAdmin(fmt.Errorf("reading class %s: %w", class, err))
+	}
+	if len(nss.Items) == 0 {
+		return "", fmt.Errorf("class %s has no learners (`labs class list` shows the classes; `labs class up --class %s --learners N` makes it)", class, class)
+	}
+	return nss.Items[0].Annotations[AnnotationImages], nil
+}
