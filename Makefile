@@ -5,7 +5,7 @@ BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
 FUZZTIME ?= 30s
 
-.PHONY: build test race e2e lint image verify-image ci clean bench bench-checks bench-watch fuzz
+.PHONY: build test race e2e browser lint image verify-image ci clean bench bench-checks bench-watch fuzz
 
 build: ## the labs binary
 	$(GO) build -o $(BIN) ./cmd/labs
@@ -25,10 +25,14 @@ e2e: build ## cluster suite: real kind clusters (needs Docker and KIND_NODE_IMAG
 	@set -o pipefail; $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run TestIntegration -v ./cmd/app 2>&1 | tee bin/e2e.log \
 	  || { echo "== e2e failures:"; grep -E -B2 'FAIL: testdata|panic:' bin/e2e.log | tail -30; exit 1; }
 
-lint: ## gofmt and go vet, including the e2e files
+browser: ## the class page in Debian's chromium, headless (apt-get install chromium); screenshots in bin/artifacts
+	$(GO) test -tags browser -count=1 -run TestPageInABrowser -v ./runner/classview
+
+lint: ## gofmt and go vet, including the e2e and browser files
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./cmd/app
+	$(GO) vet -tags browser ./runner/classview
 
 image: ## rebuild the embedded workload binaries (assets/image)
 	$(GO) run ./hack/mkimage
@@ -36,7 +40,7 @@ image: ## rebuild the embedded workload binaries (assets/image)
 verify-image: image ## fail if the committed workload binaries are stale
 	@git diff --exit-code --stat assets/image || { echo "assets/image is stale: run 'make image' and commit"; exit 1; }
 
-ci: lint test race fuzz verify-image e2e
+ci: lint test race fuzz verify-image browser e2e
 
 clean:
 	rm -rf bin
