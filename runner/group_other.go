@@ -7,3 +7,5 @@ import "syscall"
 func newGroup() *syscall.SysProcAttr { return nil }
 
 func killGroup(int) {}
+
+func newSession() *syscall.SysProcAttr { return nil }

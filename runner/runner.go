@@ -86,4 +86,8 @@ type Runner struct {
 	// Host reads facts of the machine labs runs on (`labs doctor`); nil
 	// means the real one.
 	Host Host
+	// Reporting, if set, is the class this machine sends its progress
+	// events to (`labs join CODE`); KickReporter starts the sender.
+	Reporting    *Reporting
+	KickReporter func()
 }

@@ -25,7 +25,13 @@ type session struct {
 	prog *Progress
 }
 
-func (r *Runner) store() ProgressStore { return r.target().Store() }
+func (r *Runner) store() ProgressStore {
+	s := r.target().Store()
+	if r.Reporting != nil {
+		return reportingStore{ProgressStore: s, r: r}
+	}
+	return s
+}
 
 // fileStore is the progress files of the kind target.
 func (r *Runner) fileStore() Store {

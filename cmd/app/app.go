@@ -180,6 +180,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		node.NewCommand(f),
 		watch.NewCommand(f),
 		join.NewCommand(f),
+		join.NewReportCommand(f),
 		class.NewCommand(f),
 	)
 	root.AddCommand(nav.NewCommands(f)...)

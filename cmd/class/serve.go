@@ -3,6 +3,7 @@ package class
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -78,20 +79,30 @@ func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string) (*c
 
 func newServe(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	var name, listen string
+	var laptops bool
 	cmd := &cobra.Command{
-		Use:   "serve --class NAME [--listen ADDR]",
+		Use:   "serve --class NAME [--listen ADDR] [--laptops]",
 		Short: "A live page of the class: every learner's step, since when, who is stuck",
-		Long: `Serve the instructor's view of a class on a shared cluster: a page that
-updates live with each learner's current step and time on it, the last
-failing check's expected/found, hints and solves used, who is stuck, and how
-many learners are on or past each step. The server judges each learner's
-current step itself, with the same checks their labs runs: progress a
-learner's ConfigMap claims but the server did not see happen is not shown.
+		Long: `Serve the instructor's view of a class: a page that updates live with each
+learner's current step and time on it, the last failing check's
+expected/found, hints and solves used, who is stuck, and how many learners are
+on or past each step.
+
+On a shared cluster (the class of 'labs class up'), the server judges each
+learner's current step itself, with the same checks their labs runs:
+progress a learner's ConfigMap claims but the server did not see happen is
+not shown.
+
+With --laptops, every learner runs labs on their own machine: the server
+prints a join code, learners run 'labs join CODE --name NAME', and their labs
+sends its events here over TLS pinned to this server's certificate (the
+code carries its fingerprint). --listen must then be an address of this
+machine the learners reach (for example 192.168.1.5:8443).
 
 The page needs the instructor's token: open the address printed (the token
-is kept under labs' config folder, so a restart keeps the same address).
-Nothing listens beyond --listen.`,
-		Example: "  labs class serve --class k8s101\n  labs class serve --class k8s101 --listen 127.0.0.1:9000 --lang ko",
+is kept under labs' config folder, so a restart keeps the same address, and
+the events learners sent are kept too). Nothing listens beyond --listen.`,
+		Example: "  labs class serve --class k8s101\n  labs class serve --class room12 --laptops --listen 192.168.1.5:8443",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
@@ -100,17 +111,48 @@ Nothing listens beyond --listen.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(f.Streams.ErrOut, "reading class %s and judging every learner's step...\n", name)
-			board, err := watch(ctx, f, *kubeconfig, name)
-			if err != nil {
-				return err
-			}
+			lang, _ := f.Lang()
+			s := &classview.Server{Token: token, Lang: lang}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w (another labs class serve? pick another --listen)", listen, err)
 			}
-			lang, _ := f.Lang()
-			s := &classview.Server{Board: board, Token: token, Hosts: classview.HostsFor(ln.Addr().String()), Lang: lang}
+			defer ln.Close()
+			addr := ln.Addr().String()
+			s.Hosts = classview.HostsFor(addr)
+			scheme := "http"
+			var code classview.JoinCode
+			if laptops {
+				paths, err := f.Paths()
+				if err != nil {
+					return err
+				}
+				cat, err := f.LabCatalog(nil)
+				if err != nil {
+					return err
+				}
+				s.Board = classview.NewBoard(name, class.BoardLabs(cat))
+				l := &classview.Laptops{Board: s.Board, Dir: filepath.Join(paths.ConfigDir, "class-serve"), Class: name}
+				if err := l.Open(); err != nil {
+					return err
+				}
+				defer l.Close()
+				host, _, _ := net.SplitHostPort(addr)
+				cert, fp, err := l.Certificate([]string{host, "localhost"})
+				if err != nil {
+					return fmt.Errorf("making the server's certificate: %w", err)
+				}
+				s.Laptops, scheme, code = l, "https", l.Code(addr, fp)
+				ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+				if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+					fmt.Fprintf(f.Streams.ErrOut, "note: %s is not an address other machines reach; give --listen this machine's address on the room's network\n", addr)
+				}
+			} else {
+				fmt.Fprintf(f.Streams.ErrOut, "reading class %s and judging every learner's step...\n", name)
+				if s.Board, err = watch(ctx, f, *kubeconfig, name); err != nil {
+					return err
+				}
+			}
 			h, err := s.Handler()
 			if err != nil {
 				return err
@@ -122,8 +164,13 @@ Nothing listens beyond --listen.`,
 				defer scancel()
 				_ = srv.Shutdown(sctx)
 			}()
-			fmt.Fprintf(f.Streams.Out, "http://%s/?token=%s\n", ln.Addr(), token)
-			fmt.Fprintf(f.Streams.ErrOut, "class %s: %d learners; open the address above (Ctrl-C stops)\n", name, len(board.View().Learners))
+			fmt.Fprintf(f.Streams.Out, "%s://%s/?token=%s\n", scheme, addr, token)
+			if laptops {
+				fmt.Fprintf(f.Streams.Out, "labs join %s --name NAME\n", code)
+				fmt.Fprintf(f.Streams.ErrOut, "class %s: show the learners the join line above (NAME: their name); open the first address yourself (your browser warns once: the certificate is this server's own, fingerprint %s)\n", name, code.Fingerprint[:16])
+			} else {
+				fmt.Fprintf(f.Streams.ErrOut, "class %s: %d learners; open the address above (Ctrl-C stops)\n", name, len(s.Board.View().Learners))
+			}
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
@@ -131,7 +178,8 @@ Nothing listens beyond --listen.`,
 		},
 	}
 	cmd.Flags().StringVar(&name, "class", "", "the class")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8088", "the address to serve the page on")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8088", "the address to serve on")
+	cmd.Flags().BoolVar(&laptops, "laptops", false, "learners run labs on their own machines and send their events here")
 	_ = cmd.MarkFlagRequired("class")
 	return cmd
 }

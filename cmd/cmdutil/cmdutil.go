@@ -173,6 +173,10 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 	}
 	if joined != nil {
 		r.Target = runner.NewClassTarget(r, *joined)
+	} else if rep, err := runner.ReadReporting(paths); err == nil && rep != nil {
+		// A class whose learners run labs here: events go to its server.
+		r.Reporting = rep
+		r.KickReporter = func() { runner.StartReporter(exe, os.Environ()) }
 	}
 	return r, nil
 }

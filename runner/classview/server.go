@@ -33,6 +33,9 @@ type Server struct {
 	// Heartbeat is how often an idle stream sends a comment, so proxies
 	// and the browser keep it open; 0 is 15 s.
 	Heartbeat time.Duration
+	// Laptops, if set, takes learners' events from their own machines
+	// (their own tokens, not the instructor's).
+	Laptops *Laptops
 
 	page *template.Template
 }
@@ -57,6 +60,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /api/stream", s.stream)
 	mux.HandleFunc("GET /api/history/{learner}", s.history)
 	mux.HandleFunc("GET /export.csv", s.csv)
+	if s.Laptops != nil {
+		s.Laptops.Routes(mux)
+	}
 	return s.guard(mux), nil
 }
 
@@ -69,8 +75,8 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
-		if strings.HasPrefix(r.URL.Path, "/static/") {
-			next.ServeHTTP(w, r) // no secrets in the assets
+		if strings.HasPrefix(r.URL.Path, "/static/") || s.Laptops != nil && r.Method == http.MethodPost && (r.URL.Path == "/api/join" || r.URL.Path == "/api/events") {
+			next.ServeHTTP(w, r) // no secrets in the assets; learners have tokens of their own
 			return
 		}
 		if tok := r.URL.Query().Get("token"); tok != "" && s.tokenOK(tok) && r.URL.Path == "/" {
