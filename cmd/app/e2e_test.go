@@ -3,6 +3,8 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"log"
 	"net"
@@ -11,17 +13,25 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/rogpeppe/go-internal/testscript"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestIntegrationScripts runs the cluster acceptance scripts one after the
 // other (each creates and deletes its own kind cluster; two at once would
 // starve a 2-core machine). It needs Docker and KIND_NODE_IMAGE.
 func TestIntegrationScripts(t *testing.T) {
+	browsers := &pages{byScript: map[*testscript.TestScript]context.Context{}}
 	if testing.Short() {
 		t.Skip("cluster tests skipped under -short")
 	}
@@ -42,7 +52,10 @@ func TestIntegrationScripts(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			testscript.Run(t, testscript.Params{
 				Files: []string{f},
-				Cmds:  map[string]func(ts *testscript.TestScript, neg bool, args []string){"registry": cmdRegistry},
+				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+					"registry": cmdRegistry, "claimstep": cmdClaimStep,
+					"browse": browsers.open, "pagewait": browsers.wait, "screenshot": browsers.screenshot,
+				},
 				Setup: func(env *testscript.Env) error {
 					for _, k := range []string{"KIND_NODE_IMAGE", "LABS_NODE_IMAGE", "DOCKER_HOST"} {
 						if v := os.Getenv(k); v != "" {
@@ -95,4 +108,130 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	go func() { _ = srv.Serve(ln) }()
 	ts.Defer(func() { _ = srv.Close() })
 	ts.Setenv(args[0], ln.Addr().String())
+}
+
+// cmdClaimStep is `claimstep KUBECONFIG LAB STEP`: a learner edits their
+// progress ConfigMap by hand to claim STEP (1-based) of LAB with every
+// step before it done, as a learner who wants to look ahead might.
+func cmdClaimStep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: claimstep KUBECONFIG LAB STEP")
+	}
+	step, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	cfg, err := clientcmd.BuildConfigFromFlags("", ts.MkAbs(args[0]))
+	ts.Check(err)
+	raw, err := clientcmd.LoadFromFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ns := raw.Contexts[raw.CurrentContext].Namespace
+	c, err := kubernetes.NewForConfig(cfg)
+	ts.Check(err)
+	ctx := context.Background()
+	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, "labs-progress", metav1.GetOptions{})
+	ts.Check(err)
+	var p map[string]any
+	ts.Check(json.Unmarshal([]byte(cm.Data[args[1]+".json"]), &p))
+	done, _ := p["done"].([]any)
+	for i := range done {
+		done[i] = i < step-1
+	}
+	p["step"], p["done"], p["passed"] = step-1, done, nil
+	b, err := json.Marshal(p)
+	ts.Check(err)
+	cm.Data[args[1]+".json"] = string(b)
+	_, err = c.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{})
+	ts.Check(err)
+}
+
+// pages are the scripts' browsers: Debian's chromium, headless.
+type pages struct {
+	mu       sync.Mutex
+	byScript map[*testscript.TestScript]context.Context
+}
+
+// open is `browse URL` (or `browse @FILE`, the URL in FILE): a headless
+// chromium for the rest of the script, on URL.
+func (p *pages) open(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: browse URL")
+	}
+	chrome, err := exec.LookPath("chromium")
+	if err != nil {
+		ts.Fatalf("browse needs Debian's chromium (apt-get install chromium): %v", err)
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.IgnoreCertErrors, chromedp.WindowSize(1280, 800))...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ts.Defer(func() { cancel(); cancelA() })
+	nctx, ncancel := context.WithTimeout(ctx, 60*time.Second)
+	defer ncancel()
+	url := args[0]
+	if file, ok := strings.CutPrefix(url, "@"); ok { // a URL a command wrote
+		b, err := os.ReadFile(ts.MkAbs(file))
+		ts.Check(err)
+		url = strings.TrimSpace(string(b))
+	}
+	ts.Check(chromedp.Do(nctx, chromedp.Navigate(url)))
+	p.mu.Lock()
+	p.byScript[ts] = ctx
+	p.mu.Unlock()
+}
+
+func (p *pages) page(ts *testscript.TestScript) context.Context {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ctx, ok := p.byScript[ts]
+	if !ok {
+		ts.Fatalf("no page: browse URL first")
+	}
+	return ctx
+}
+
+// wait is `pagewait WITHIN JS`: JS (an expression) becomes true in the
+// page within WITHIN (a duration); how long it took is logged.
+func (p *pages) wait(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: pagewait WITHIN JS")
+	}
+	within, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(p.page(ts), within)
+	defer cancel()
+	start := time.Now()
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](args[1]))
+		if err == nil && ok {
+			ts.Logf("page: true after %s", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if ctx.Err() != nil {
+			html, _ := chromedp.Run(p.page(ts), chromedp.Evaluate[string](`document.getElementById("rows") ? document.getElementById("rows").innerText : document.body.innerText`))
+			ts.Fatalf("page: %s still not true after %s (%v); the page shows:\n%s", args[1], within, err, html)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// screenshot is `screenshot FILE W H`, into $LABS_ARTIFACTS (default
+// bin/artifacts of the tree).
+func (p *pages) screenshot(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: screenshot FILE W H")
+	}
+	w, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	h, err := strconv.ParseInt(args[2], 10, 64)
+	ts.Check(err)
+	ctx := p.page(ts)
+	ts.Check(chromedp.Do(ctx, chromedp.EmulateViewport(w, h), chromedp.Sleep(300*time.Millisecond)))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	ts.Check(err)
+	dir := os.Getenv("LABS_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(ts.Getenv("REPO"), "bin", "artifacts")
+	}
+	ts.Check(os.MkdirAll(dir, 0o755))
+	file := filepath.Join(dir, args[0])
+	ts.Check(os.WriteFile(file, png, 0o644))
+	ts.Logf("screenshot %s (%dx%d, %d KiB)", file, w, h, len(png)>>10)
 }

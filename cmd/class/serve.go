@@ -79,7 +79,7 @@ func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string) (*c
 
 func newServe(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	var name, listen string
-	var laptops bool
+	var laptops, codeOnly bool
 	cmd := &cobra.Command{
 		Use:   "serve --class NAME [--listen ADDR] [--laptops]",
 		Short: "A live page of the class: every learner's step, since when, who is stuck",
@@ -111,8 +111,34 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 			if err != nil {
 				return err
 			}
+			if codeOnly && !laptops {
+				return fmt.Errorf("--print-code goes with --laptops (a shared cluster's learners join with their kubeconfig files)")
+			}
 			lang, _ := f.Lang()
 			s := &classview.Server{Token: token, Lang: lang}
+			if codeOnly {
+				// The same secret and certificate as the server's: the line
+				// to show again, without starting another server.
+				paths, err := f.Paths()
+				if err != nil {
+					return err
+				}
+				l := &classview.Laptops{Board: classview.NewBoard(name, nil), Dir: filepath.Join(paths.ConfigDir, "class-serve"), Class: name}
+				if err := l.Open(); err != nil {
+					return err
+				}
+				defer l.Close()
+				host, _, err := net.SplitHostPort(listen)
+				if err != nil {
+					return fmt.Errorf("--listen %q: %w", listen, err)
+				}
+				_, fp, err := l.Certificate([]string{host, "localhost"})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(f.Streams.Out, "labs join %s --name NAME\n", l.Code(listen, fp))
+				return nil
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w (another labs class serve? pick another --listen)", listen, err)
@@ -180,6 +206,7 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 	cmd.Flags().StringVar(&name, "class", "", "the class")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8088", "the address to serve on")
 	cmd.Flags().BoolVar(&laptops, "laptops", false, "learners run labs on their own machines and send their events here")
+	cmd.Flags().BoolVar(&codeOnly, "print-code", false, "with --laptops: print the learners' join line for --listen and exit")
 	_ = cmd.MarkFlagRequired("class")
 	return cmd
 }

@@ -2,13 +2,16 @@ package class
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -49,6 +52,7 @@ type Watcher struct {
 	mu       sync.Mutex
 	learners map[string]*watched // by namespace
 	kick     chan struct{}
+	saved    map[string]string // the vouched record as last written
 }
 
 // watched is what the server knows of one learner.
@@ -78,28 +82,34 @@ func (w *Watcher) Run(ctx context.Context, ready chan<- struct{}) error {
 		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", runner.ProgressConfigMap).String()
 	}))
 	nsi, cmi := nsInf.Core().V1().Namespaces().Informer(), cmInf.Core().V1().ConfigMaps().Informer()
-	if _, err := nsi.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nsReg, err := nsi.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.namespace(o) },
 		UpdateFunc: func(_, o any) { w.namespace(o) },
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
-	if _, err := cmi.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	cmReg, err := cmi.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.progress(o) },
 		UpdateFunc: func(_, o any) { w.progress(o) },
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	// Every learner known (their handler ran) before any progress is read.
 	nsInf.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), nsi.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), nsReg.HasSynced) {
 		return fmt.Errorf("reading class %s's namespaces: %w", w.Class, ctx.Err())
 	}
 	cmInf.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), cmi.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), cmReg.HasSynced) {
 		return fmt.Errorf("reading class %s's progress: %w", w.Class, ctx.Err())
 	}
 	defer nsInf.Shutdown()
 	defer cmInf.Shutdown()
+	if err := w.loadVouched(ctx); err != nil {
+		return err
+	}
 	w.judgeAll(ctx, judge, nil)
 	if ready != nil {
 		close(ready)
@@ -184,6 +194,78 @@ func (w *Watcher) judgeAll(ctx context.Context, judge *checks.Judge, dirty map[s
 	if w.Judged != nil && len(todo) > 0 {
 		w.Judged(len(todo), time.Since(start))
 	}
+	if len(todo) > 0 {
+		w.saveVouched(ctx)
+	}
+}
+
+// VouchedConfigMap, in the class's accounts namespace (where learners have
+// no rights), keeps what the server saw each learner pass: a restarted
+// server believes no more than the one before it did.
+const VouchedConfigMap = "labs-vouched"
+
+// vouchedRecord is one learner's: lab -> steps (0-based) seen passing.
+type vouchedRecord map[string][]int
+
+func (w *Watcher) loadVouched(ctx context.Context) error {
+	cm, err := w.Client.CoreV1().ConfigMaps(AccountsNamespace(w.Class)).Get(ctx, VouchedConfigMap, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return explainAdmin(fmt.Errorf("reading what the server saw before (%s/%s): %w", AccountsNamespace(w.Class), VouchedConfigMap, err))
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for ns, raw := range cm.Data {
+		var rec vouchedRecord
+		l := w.learners[ns]
+		if l == nil || json.Unmarshal([]byte(raw), &rec) != nil {
+			continue
+		}
+		l.trusted = true // seen before: no claim is taken as said again
+		for lab, steps := range rec {
+			l.passed[lab] = map[int]bool{}
+			for _, s := range steps {
+				l.passed[lab][s] = true
+			}
+		}
+	}
+	return nil
+}
+
+// saveVouched writes what changed since the last save; a failure is said
+// on the next save's success, never fatal to the view.
+func (w *Watcher) saveVouched(ctx context.Context) {
+	data := map[string]string{}
+	w.mu.Lock()
+	for ns, l := range w.learners {
+		rec := vouchedRecord{}
+		for lab, steps := range l.passed {
+			for s, ok := range steps {
+				if ok {
+					rec[lab] = append(rec[lab], s)
+				}
+			}
+			sort.Ints(rec[lab])
+		}
+		b, _ := json.Marshal(rec)
+		data[ns] = string(b)
+	}
+	w.mu.Unlock()
+	if maps.Equal(data, w.saved) {
+		return
+	}
+	cms := w.Client.CoreV1().ConfigMaps(AccountsNamespace(w.Class))
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: VouchedConfigMap, Namespace: AccountsNamespace(w.Class),
+		Labels: map[string]string{LabelManaged: "labs", LabelClass: w.Class}}, Data: data}
+	_, err := cms.Update(ctx, cm, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	}
+	if err == nil {
+		w.saved = data
+	}
 }
 
 func (w *Watcher) judgeOne(ctx context.Context, judge *checks.Judge, l *watched) {
@@ -202,15 +284,13 @@ func (w *Watcher) judgeOne(ctx context.Context, judge *checks.Judge, l *watched)
 		l.passed[labID] = map[int]bool{}
 	}
 	if !l.trusted {
-		// Done before the server watched: taken as said, once.
+		// Done before any server watched: taken as said, once.
 		l.trusted = true
-		var done []int
 		for i, d := range p.Done {
-			if d && i < p.Step {
-				done = append(done, i+1)
+			if d {
+				l.passed[labID][i] = true
 			}
 		}
-		w.Board.Verify(l.name, labID, done...)
 	}
 	// A move to a later step: the steps left behind count when the server
 	// saw them pass, or sees it now (the state still holds), or cannot

@@ -69,7 +69,7 @@ func TestWatcherVouchesOnlyForWhatItSaw(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := fake.NewSimpleClientset(learnerNS("ana"), learnerNS("bo"), progressCM(t, "ana", 0, []bool{false, false, false}), progressCM(t, "bo", 0, []bool{false, false, false}))
+	c := fake.NewSimpleClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: AccountsNamespace("c")}}, learnerNS("ana"), learnerNS("bo"), progressCM(t, "ana", 0, []bool{false, false, false}), progressCM(t, "bo", 0, []bool{false, false, false}))
 	sch := runtime.NewScheme()
 	_ = corev1.AddToScheme(sch)
 	dyn := dynamicfake.NewSimpleDynamicClient(sch)
@@ -122,5 +122,22 @@ func TestWatcherVouchesOnlyForWhatItSaw(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if r := row("bo"); r.Step != 1 {
 		t.Fatalf("bo claims step 3 having done nothing: shown at %d, want 1 (%+v)", r.Step, r)
+	}
+
+	// A restarted server believes no more than the one before it.
+	cancel()
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	board = classview.NewBoard("c", []classview.Lab{{ID: "flags", Steps: []string{"One", "Two", "Three"}}})
+	w = &Watcher{Client: c, Dynamic: dyn, Mapper: testrestmapper.TestOnlyStaticRESTMapper(scheme.Scheme), Class: "c", Board: board,
+		Labs: func(string) (*content.Lab, error) { return lab, nil }}
+	ready = make(chan struct{})
+	go func() { _ = w.Run(ctx, ready) }()
+	<-ready
+	if r := row("bo"); r.Step != 1 || r.Claimed != 3 {
+		t.Fatalf("after a restart bo is shown at %d (claims %d), want 1", r.Step, r.Claimed)
+	}
+	if r := row("ana"); r.Step != 2 {
+		t.Fatalf("after a restart ana is shown at %d, want 2", r.Step)
 	}
 }
