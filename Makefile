@@ -5,7 +5,7 @@ BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
 FUZZTIME ?= 30s
 
-.PHONY: build test race e2e browser lint image verify-image ci clean bench bench-checks bench-watch fuzz
+.PHONY: build test race e2e browser bench-report lint image verify-image ci clean bench bench-checks bench-watch fuzz
 
 build: ## the labs binary
 	$(GO) build -o $(BIN) ./cmd/labs
@@ -45,8 +45,11 @@ ci: lint test race fuzz verify-image browser e2e
 clean:
 	rm -rf bin
 
-bench: bench-checks bench-watch ## load generator vs hey on localhost, and check decision latency on the lab cluster
+bench: bench-checks bench-watch bench-report ## load generator vs hey on localhost, and check decision latency on the lab cluster
 	bash hack/bench.sh
+
+bench-report: ## what a progress write costs with a class server that is down (laptop mode), against none
+	$(GO) test -run '^$$' -bench BenchmarkProgressWrite -benchtime 300x -count 3 ./runner
 
 bench-watch: build ## labs watch: change -> ✓ latency, idle CPU and memory with 200 pods (needs a lab cluster: labs start)
 	$(GO) run ./hack/watchbench -labs $(BIN)

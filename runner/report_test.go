@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +123,49 @@ func TestReportingDeliversEvents(t *testing.T) {
 	}
 	if got, _ := ReadReporting(p); got != nil {
 		t.Error("still reporting after leaving")
+	}
+}
+
+// What a command pays for reporting: a progress write without a class,
+// and with one whose server is down (the queue's append and starting the
+// detached sender; the sender's own retries are not the command's).
+// `make bench` prints these.
+func BenchmarkProgressWrite(b *testing.B) {
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		b.Skip("no true(1) to stand for the sender")
+	}
+	for _, tc := range []struct {
+		name string
+		rep  *Reporting
+	}{
+		{"no-class", nil},
+		{"class-server-down", &Reporting{Server: "127.0.0.1:1", Fingerprint: strings.Repeat("0", 64), Token: "t", Learner: "ana"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			p := Paths{ConfigDir: filepath.Join(dir, "config"), StateDir: filepath.Join(dir, "state")}
+			r := &Runner{Paths: p, Reporting: tc.rep}
+			if tc.rep != nil {
+				r.KickReporter = func() { StartReporter(truePath, nil) }
+			}
+			st := r.store()
+			ctx := context.Background()
+			prog := &Progress{Lab: "selfhealing", Done: make([]bool, 7)}
+			prog.enter(0, nil)
+			if err := st.Save(ctx, "selfhealing", prog); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				err := st.Update(ctx, "selfhealing", func(cur *Progress) (*Progress, error) {
+					cur.note("hint", "")
+					return cur, nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
