@@ -7,6 +7,9 @@
 # server memory before and after, time until all learners passed step 1 and
 # finished, each step's solve-to-pass time p50/p95, and the most each lab
 # held of its quota at once (pods, CPU and memory requests, memory limits).
+# `labs class serve` runs throughout: its memory and CPU, how long each
+# re-judging of the learners took, and how long after a learner's passing
+# check the server's view showed them past the step (p50/p95).
 #
 #   make build && eval "$(../shared/kind-offline/up | tail -1)" && bash hack/classbench.sh
 #
@@ -23,11 +26,13 @@ export HOME=$work/inst XDG_CONFIG_HOME=$work/inst/config XDG_STATE_HOME=$work/in
 mkdir -p "$HOME"
 cleanup() {
   [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null || true
+  [ -n "${server:-}" ] && kill -INT "$server" 2>/dev/null || true
   [ "${KEEP:-}" = 1 ] || labs down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+percentile() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.2f", a[i] }'; }
 apiserver_mib() { docker exec labs-classbench-control-plane sh -c 'ps -o rss= -C kube-apiserver' | awk '{ printf "%.0f", $1 / 1024 }'; }
 
 echo "cluster: labs start (instructor)" >&2
@@ -48,6 +53,16 @@ echo "selfhealing * *" >"$work/phase"
   done ) &
 sampler=$!
 
+# The instructor's live view, judging every learner's step throughout.
+labs class serve --class bench --listen 127.0.0.1:18099 --judge-log "$work/judge.log" >"$work/serve.url" 2>"$work/serve.log" &
+server=$!
+for _ in $(seq 300); do [ -s "$work/serve.url" ] && break; sleep 0.2; done
+export VIEW_URL=http://127.0.0.1:18099 VIEW_TOKEN
+VIEW_TOKEN=$(sed -n 's/.*token=//p' "$work/serve.url")
+proc_cpu() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+proc_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+serve_mib0=$(proc_mib "$server") serve_cpu0=$(proc_cpu "$server")
+
 echo "walking selfhealing: $learners learners at once" >&2
 t1=$(now)
 pids=()
@@ -60,8 +75,12 @@ failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
 t2=$(now)
 mem_after=$(apiserver_mib)
+serve_mib1=$(proc_mib "$server") serve_cpu1=$(proc_cpu "$server")
+seen50=$(cat "$work"/w/*/steps.tsv | cut -f4 | grep -v -- - | percentile 50 || true)
+seen95=$(cat "$work"/w/*/steps.tsv | cut -f4 | grep -v -- - | percentile 95 || true)
+judge50=$(cut -d' ' -f2 "$work/judge.log" | percentile 50 || true)
+judge95=$(cut -d' ' -f2 "$work/judge.log" | percentile 95 || true)
 step1_all=$(cat "$work"/w/*/steps.tsv | awk -v s="$t1" '$1 == 1 { if ($3 > m) m = $3 } END { printf "%.1f", m - s }')
-percentile() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "-"; exit } i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.1f", a[i] }'; }
 p50=$(cat "$work"/w/*/steps.tsv | cut -f2 | percentile 50)
 p95=$(cat "$work"/w/*/steps.tsv | cut -f2 | percentile 95)
 
@@ -107,6 +126,10 @@ cat <<EOF
 | all $learners passed step 1 of selfhealing | $step1_all s after they started |
 | all $learners finished selfhealing (7 steps) | $(secs "$t1" "$t2") s, $failed failed |
 | a step, labs solve to a passing labs check: p50 / p95 | $p50 s / $p95 s |
+| labs class serve: memory at start / after the walk | $serve_mib0 MiB / $serve_mib1 MiB |
+| labs class serve: CPU used during the walk | $(awk -v a="$serve_cpu0" -v b="$serve_cpu1" 'BEGIN { printf "%.1f", b - a }') s of CPU in $(secs "$t1" "$t2") s |
+| a passing check to the server's view showing it: p50 / p95 | $seen50 s / $seen95 s |
+| one re-judging of the learners that changed: p50 / p95 | $judge50 ms / $judge95 ms |
 ${other_rows}${peaks}
 EOF
 echo "logs: $work" >&2

@@ -30,7 +30,7 @@ import (
 
 // watch starts the shared-cluster watcher of a class and returns its
 // board once every learner has been read and judged once.
-func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string) (*classview.Board, error) {
+func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string, judged func(int, time.Duration)) (*classview.Board, error) {
 	if err := class.ValidateClass(name); err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string) (*c
 	board := classview.NewBoard(name, class.BoardLabs(cat))
 	w := &class.Watcher{
 		Client: c, Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
-		Class: name, Board: board, Labs: cat.Find,
+		Class: name, Board: board, Labs: cat.Find, Judged: judged,
 	}
 	ready := make(chan struct{})
 	errc := make(chan error, 1)
@@ -80,6 +80,7 @@ func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string) (*c
 func newServe(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	var name, listen string
 	var laptops, codeOnly bool
+	var judgeLog string
 	cmd := &cobra.Command{
 		Use:   "serve --class NAME [--listen ADDR] [--laptops]",
 		Short: "A live page of the class: every learner's step, since when, who is stuck",
@@ -175,7 +176,16 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 				}
 			} else {
 				fmt.Fprintf(f.Streams.ErrOut, "reading class %s and judging every learner's step...\n", name)
-				if s.Board, err = watch(ctx, f, *kubeconfig, name); err != nil {
+				var judged func(int, time.Duration)
+				if judgeLog != "" { // benchmarks: how long each re-judging took
+					lf, err := os.OpenFile(judgeLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+					if err != nil {
+						return err
+					}
+					defer lf.Close()
+					judged = func(n int, took time.Duration) { fmt.Fprintf(lf, "%d %.3f\n", n, took.Seconds()*1000) }
+				}
+				if s.Board, err = watch(ctx, f, *kubeconfig, name, judged); err != nil {
 					return err
 				}
 			}
@@ -207,6 +217,8 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8088", "the address to serve on")
 	cmd.Flags().BoolVar(&laptops, "laptops", false, "learners run labs on their own machines and send their events here")
 	cmd.Flags().BoolVar(&codeOnly, "print-code", false, "with --laptops: print the learners' join line for --listen and exit")
+	cmd.Flags().StringVar(&judgeLog, "judge-log", "", "append each re-judging's learner count and milliseconds to FILE (benchmarks)")
+	_ = cmd.Flags().MarkHidden("judge-log")
 	_ = cmd.MarkFlagRequired("class")
 	return cmd
 }
@@ -251,7 +263,7 @@ func newStatus(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			board, err := watch(ctx, f, *kubeconfig, name)
+			board, err := watch(ctx, f, *kubeconfig, name, nil)
 			if err != nil {
 				return err
 			}
@@ -301,7 +313,7 @@ func newExport(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			board, err := watch(ctx, f, *kubeconfig, name)
+			board, err := watch(ctx, f, *kubeconfig, name, nil)
 			if err != nil {
 				return err
 			}
