@@ -18,15 +18,7 @@ func laptopServer(t *testing.T, dir string) (*Laptops, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	s := &Server{Board: b, Token: "instructor", Laptops: l}
-	h, err := s.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	s.Hosts = HostsFor(strings.TrimPrefix(ts.URL, "http://"))
-	return l, ts
+	return l, startServer(t, &Server{Board: b, Token: "instructor", Laptops: l})
 }
 
 func post(t *testing.T, u, token string, body any) *http.Response {

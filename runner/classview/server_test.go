@@ -15,6 +15,12 @@ func testServer(t *testing.T) (*Server, *httptest.Server) {
 	now := t0
 	b := testBoard(&now)
 	s := &Server{Board: b, Token: "s3cret", Lang: "en"}
+	return s, startServer(t, s)
+}
+
+// startServer serves s on a local port for the test, its Host accepted.
+func startServer(t *testing.T, s *Server) *httptest.Server {
+	t.Helper()
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +28,7 @@ func testServer(t *testing.T) (*Server, *httptest.Server) {
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	s.Hosts = HostsFor(strings.TrimPrefix(ts.URL, "http://"))
-	return s, ts
+	return ts
 }
 
 func get(t *testing.T, u, host, bearer string) *http.Response {
