@@ -251,8 +251,38 @@ func serveToken(f *cmdutil.Factory, name string) (string, error) {
 	return tok, nil
 }
 
+// boardOf is the class's board once: judged on the shared cluster, or,
+// with laptops, the events the laptop-mode server kept.
+func boardOf(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string, laptops bool) (*classview.Board, error) {
+	if !laptops {
+		return watch(ctx, f, kubeconfig, name, nil)
+	}
+	if err := class.ValidateClass(name); err != nil {
+		return nil, err
+	}
+	paths, err := f.Paths()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := f.LabCatalog(nil)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(paths.ConfigDir, "class-serve")
+	if _, err := os.Stat(filepath.Join(dir, name+".secret")); err != nil {
+		return nil, fmt.Errorf("no laptop class %s on this machine (`labs class serve --class %s --laptops` makes one)", name, name)
+	}
+	b := classview.NewBoard(name, class.BoardLabs(cat))
+	l := &classview.Laptops{Board: b, Dir: dir, Class: name}
+	if err := l.Open(); err != nil {
+		return nil, err
+	}
+	return b, l.Close()
+}
+
 func newStatus(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	var name string
+	var laptops bool
 	cmd := &cobra.Command{
 		Use:   "status --class NAME",
 		Short: "Where each learner is, as the server judges it now (the page's data, once)",
@@ -263,7 +293,7 @@ func newStatus(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			board, err := watch(ctx, f, *kubeconfig, name, nil)
+			board, err := boardOf(ctx, f, *kubeconfig, name, laptops)
 			if err != nil {
 				return err
 			}
@@ -289,6 +319,7 @@ func newStatus(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&name, "class", "", "the class")
+	cmd.Flags().BoolVar(&laptops, "laptops", false, "a class whose learners run labs on their own machines (the events this machine's server kept)")
 	_ = cmd.MarkFlagRequired("class")
 	return cmd
 }
@@ -302,7 +333,7 @@ func cmp(s string) string {
 
 func newExport(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	var name string
-	var csv bool
+	var csv, laptops bool
 	cmd := &cobra.Command{
 		Use:   "export --class NAME --csv",
 		Short: "Every learner's place, help used and the server's verdict, as CSV (a grade book)",
@@ -313,7 +344,7 @@ func newExport(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			board, err := watch(ctx, f, *kubeconfig, name, nil)
+			board, err := boardOf(ctx, f, *kubeconfig, name, laptops)
 			if err != nil {
 				return err
 			}
@@ -322,6 +353,7 @@ func newExport(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "class", "", "the class")
 	cmd.Flags().BoolVar(&csv, "csv", false, "write CSV")
+	cmd.Flags().BoolVar(&laptops, "laptops", false, "a class whose learners run labs on their own machines (the events this machine's server kept)")
 	_ = cmd.MarkFlagRequired("class")
 	return cmd
 }
