@@ -87,6 +87,9 @@ func (j *Judge) changed(obj any) {
 
 type metaNamespaced interface{ GetNamespace() string }
 
+// maxCompiled bounds the judge's cache of compiled steps.
+const maxCompiled = 2000
+
 // Evaluate judges specs in namespace ns as they stand now: each state
 // check's verdict; the others carry ErrNotJudged. The first use of a kind
 // waits (at most syncWithin) for its informer's first list.
@@ -159,6 +162,9 @@ func (j *Judge) compile(specs []Spec) ([]Check, error) {
 		return nil, err
 	}
 	j.mu.Lock()
+	if len(j.compiled) >= maxCompiled { // distinct captured values: bounded
+		clear(j.compiled)
+	}
 	j.compiled[string(key)] = c
 	j.mu.Unlock()
 	return c, nil

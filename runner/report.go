@@ -216,9 +216,9 @@ func StartReporter(exe string, env []string) {
 // longer after each failure (up to a minute), for at most giveUp. Only one
 // sender runs at a time; another returns at once.
 func FlushReports(ctx context.Context, p Paths, rep Reporting, giveUp time.Duration) error {
-	done, cancel := context.WithCancel(ctx)
-	cancel() // try the lock once, without waiting
-	release, err := lockFile(done, filepath.Join(reportDir(p), "send.lock"), nil)
+	try, cancel := context.WithTimeout(ctx, 50*time.Millisecond) // once, hardly waiting
+	release, err := lockFile(try, filepath.Join(reportDir(p), "send.lock"), nil)
+	cancel()
 	if err != nil {
 		return nil // another sender has it
 	}
@@ -250,16 +250,13 @@ func FlushReports(ctx context.Context, p Paths, rep Reporting, giveUp time.Durat
 // sendQueue posts the queue's first events and removes them once the
 // server took them; n is how many were sent.
 func sendQueue(ctx context.Context, client *http.Client, p Paths, rep Reporting) (n int, err error) {
-	f, err := os.Open(queueFile(p))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
+	head, err := queueHead(p)
 	if err != nil {
 		return 0, err
 	}
 	var evs []classview.Event
 	var size int64
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(head))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() && len(evs) < classview.MaxEventsPerPost && size < classview.MaxEventsBody/2 {
 		var ev classview.Event
@@ -268,7 +265,6 @@ func sendQueue(ctx context.Context, client *http.Client, p Paths, rep Reporting)
 			evs = append(evs, ev)
 		}
 	}
-	f.Close()
 	if size == 0 {
 		return 0, nil
 	}
@@ -294,6 +290,26 @@ func sendQueue(ctx context.Context, client *http.Client, p Paths, rep Reporting)
 		}
 	}
 	return len(evs), dropQueueHead(p, size)
+}
+
+// queueHead reads the queue's whole lines, under the queue's lock (an
+// append is never read half-written).
+func queueHead(p Paths) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	release, err := lockFile(ctx, queueLock(p), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	b, err := os.ReadFile(queueFile(p))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return b[:i+1], err
+	}
+	return nil, err
 }
 
 // dropQueueHead removes the first n bytes of the queue, keeping what was

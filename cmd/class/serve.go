@@ -80,7 +80,7 @@ func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string, jud
 func newServe(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
 	var name, listen string
 	var laptops, codeOnly bool
-	var judgeLog string
+	var judgeLog, free string
 	cmd := &cobra.Command{
 		Use:   "serve --class NAME [--listen ADDR] [--laptops]",
 		Short: "A live page of the class: every learner's step, since when, who is stuck",
@@ -112,8 +112,25 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 			if err != nil {
 				return err
 			}
-			if codeOnly && !laptops {
-				return fmt.Errorf("--print-code goes with --laptops (a shared cluster's learners join with their kubeconfig files)")
+			if (codeOnly || free != "") && !laptops {
+				return fmt.Errorf("--print-code and --free go with --laptops (a shared cluster's learners join with their kubeconfig files)")
+			}
+			if free != "" {
+				paths, err := f.Paths()
+				if err != nil {
+					return err
+				}
+				l := &classview.Laptops{Board: classview.NewBoard(name, nil), Dir: filepath.Join(paths.ConfigDir, "class-serve"), Class: name}
+				if err := l.Open(); err != nil {
+					return err
+				}
+				defer l.Close()
+				n, err := l.Free(free)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(f.Streams.ErrOut, "%s freed (%d token(s) forgotten): they can join again; restart a running server for it to see this\n", free, n)
+				return nil
 			}
 			lang, _ := f.Lang()
 			s := &classview.Server{Token: token, Lang: lang}
@@ -139,6 +156,9 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 				}
 				fmt.Fprintf(f.Streams.Out, "labs join %s --name NAME\n", l.Code(listen, fp))
 				return nil
+			}
+			if host, _, err := net.SplitHostPort(listen); err != nil || host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+				return fmt.Errorf("--listen %q: give one address of this machine and a port (127.0.0.1:8088, or its address on the room's network): the page answers there only", listen)
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -193,7 +213,9 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			// No ReadTimeout: the page's stream lasts; idle connections and
+			// slow headers are cut (the learners' posts set their own).
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 			go func() {
 				<-ctx.Done()
 				sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -217,6 +239,7 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8088", "the address to serve on")
 	cmd.Flags().BoolVar(&laptops, "laptops", false, "learners run labs on their own machines and send their events here")
 	cmd.Flags().BoolVar(&codeOnly, "print-code", false, "with --laptops: print the learners' join line for --listen and exit")
+	cmd.Flags().StringVar(&free, "free", "", "with --laptops: forget learner NAME's tokens, so they can join again (a new machine)")
 	cmd.Flags().StringVar(&judgeLog, "judge-log", "", "append each re-judging's learner count and milliseconds to FILE (benchmarks)")
 	_ = cmd.Flags().MarkHidden("judge-log")
 	_ = cmd.MarkFlagRequired("class")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"sort"
 	"sync"
 	"time"
@@ -52,6 +53,7 @@ type Watcher struct {
 	mu       sync.Mutex
 	learners map[string]*watched // by namespace
 	kick     chan struct{}
+	started  bool              // the first judging is done
 	saved    map[string]string // the vouched record as last written
 }
 
@@ -64,9 +66,13 @@ type watched struct {
 	claimed int
 	// passed[lab][step]: the server saw the step pass while it was current.
 	passed map[string]map[int]bool
-	// trusted: the steps done before the server first saw this learner.
+	// trusted: what the learner's progress said when the server started
+	// was taken as said, once (set for learners a server saw before, and
+	// for any learner appearing after the start: they get no such credit).
 	trusted bool
-	dirty   bool
+	// captured are the values the server's own judging captured, by lab.
+	captured map[string]map[string]string
+	dirty    bool
 }
 
 // Run watches until ctx ends. ready, if not nil, is closed once every
@@ -110,7 +116,14 @@ func (w *Watcher) Run(ctx context.Context, ready chan<- struct{}) error {
 	if err := w.loadVouched(ctx); err != nil {
 		return err
 	}
+	changed := judge.Changed() // before judging: a change during it wakes the loop
 	w.judgeAll(ctx, judge, nil)
+	w.mu.Lock()
+	w.started = true
+	for _, l := range w.learners {
+		l.trusted = true
+	}
+	w.mu.Unlock()
 	if ready != nil {
 		close(ready)
 	}
@@ -118,10 +131,11 @@ func (w *Watcher) Run(ctx context.Context, ready chan<- struct{}) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-judge.Changed():
+		case <-changed:
 		case <-w.kick:
 		}
 		time.Sleep(50 * time.Millisecond) // a burst of changes, judged once
+		changed = judge.Changed()
 		w.judgeAll(ctx, judge, judge.Dirty())
 	}
 }
@@ -142,7 +156,7 @@ func (w *Watcher) namespace(o any) {
 	w.Board.AddLearner(name, ns.Name)
 	w.mu.Lock()
 	if w.learners[ns.Name] == nil {
-		w.learners[ns.Name] = &watched{name: name, ns: ns.Name, passed: map[string]map[int]bool{}, claimed: -1}
+		w.learners[ns.Name] = &watched{name: name, ns: ns.Name, passed: map[string]map[int]bool{}, captured: map[string]map[string]string{}, claimed: -1, trusted: w.started}
 	}
 	w.mu.Unlock()
 }
@@ -279,7 +293,11 @@ func (w *Watcher) judgeOne(ctx context.Context, judge *checks.Judge, l *watched)
 		l.passed[labID] = map[int]bool{}
 	}
 	lab, err := w.Labs(labID)
-	if err != nil || p.Step < 0 || p.Step >= len(lab.Steps) {
+	if err == nil && (p.Step < 0 || p.Step >= len(lab.Steps)) {
+		w.Board.Judged(l.name, labID, p.Step+1, true, false, fmt.Sprintf("their progress claims step %d of a lab of %d steps", p.Step+1, len(lab.Steps)))
+		return
+	}
+	if err != nil {
 		// A lab of the learner's own: nothing to judge it by; their word
 		// stands.
 		var done []int
@@ -310,14 +328,14 @@ func (w *Watcher) judgeOne(ctx context.Context, judge *checks.Judge, l *watched)
 			if l.passed[labID][s] {
 				continue
 			}
-			passed, judged, _ := w.evaluate(ctx, judge, l.ns, lab, s, p)
+			passed, judged, _ := w.evaluate(ctx, judge, l, lab, s, p)
 			if passed || !judged {
 				l.passed[labID][s] = true
 			}
 		}
 	}
 	l.claimed = p.Step
-	passed, judged, found := w.evaluate(ctx, judge, l.ns, lab, p.Step, p)
+	passed, judged, found := w.evaluate(ctx, judge, l, lab, p.Step, p)
 	if passed {
 		l.passed[labID][p.Step] = true
 	}
@@ -333,11 +351,21 @@ func (w *Watcher) judgeOne(ctx context.Context, judge *checks.Judge, l *watched)
 
 // evaluate judges step i of lab in ns: passed when every check the server
 // can judge passes; judged is false when it can judge none.
-func (w *Watcher) evaluate(ctx context.Context, judge *checks.Judge, ns string, lab *content.Lab, i int, p *runner.Progress) (passed, judged bool, found string) {
-	vars := map[string]string{"LAB_NAMESPACE": ns}
+func (w *Watcher) evaluate(ctx context.Context, judge *checks.Judge, l *watched, lab *content.Lab, i int, p *runner.Progress) (passed, judged bool, found string) {
+	// ${NAME}: what the server's own judging captured; a value from the
+	// learner's progress only where the server has none and it is a plain
+	// name (it goes into expressions); the namespace last.
+	vars := map[string]string{}
 	for k, v := range p.Captured {
+		if plainValue.MatchString(v) {
+			vars[k] = v
+		}
+	}
+	for k, v := range l.captured[lab.ID] {
 		vars[k] = v
 	}
+	vars["LAB_NAMESPACE"] = l.ns
+	ns := l.ns
 	specs := make([]checks.Spec, len(lab.Steps[i].Checks))
 	for j, s := range lab.Steps[i].Checks {
 		specs[j] = s.Expand(vars)
@@ -360,11 +388,26 @@ func (w *Watcher) evaluate(ctx context.Context, judge *checks.Judge, ns string, 
 			passed, found = false, r.Sentence()
 		}
 	}
+	if passed && judged {
+		if l.captured[lab.ID] == nil {
+			l.captured[lab.ID] = map[string]string{}
+		}
+		for _, r := range res {
+			for k, v := range r.Captured {
+				l.captured[lab.ID][k] = v
+			}
+		}
+	}
 	if !judged {
 		return false, false, "this step's checks act on the cluster or read what only the learner's machine has: the learner's own verdict stands"
 	}
 	return passed, true, found
 }
+
+// plainValue is a captured value the server takes from a learner's own
+// progress: a name, a number or an address, nothing that could change an
+// expression it is put into.
+var plainValue = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9._:/]{0,251}[A-Za-z0-9])?$`)
 
 // BoardLabs describes every lab of cat for a board: its steps' titles, and
 // how long a step should take (the lab's duration over its steps).

@@ -124,6 +124,33 @@ func TestWatcherVouchesOnlyForWhatItSaw(t *testing.T) {
 		t.Fatalf("bo claims step 3 having done nothing: shown at %d, want 1 (%+v)", r.Step, r)
 	}
 
+	// Step 99 of a 3-step lab, everything done: nothing is believed.
+	if _, err := c.CoreV1().ConfigMaps("c-bo").Update(ctx, progressCM(t, "bo", 98, []bool{true, true, true}), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("bo's step 99 read", func() bool { return row("bo").Claimed == 99 })
+	time.Sleep(200 * time.Millisecond)
+	if r := row("bo"); r.Step != 1 || r.Finished {
+		t.Fatalf("bo claims step 99: %+v, want shown at step 1", r)
+	}
+	if _, err := c.CoreV1().ConfigMaps("c-bo").Update(ctx, progressCM(t, "bo", 2, []bool{true, true, false}), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A learner who appears after the server started gets no credit for
+	// what their first progress says.
+	if _, err := c.CoreV1().Namespaces().Create(ctx, learnerNS("cy"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := c.CoreV1().ConfigMaps("c-cy").Create(ctx, progressCM(t, "cy", 2, []bool{true, true, false}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("cy's progress read", func() bool { return row("cy").Claimed == 3 })
+	time.Sleep(200 * time.Millisecond)
+	if r := row("cy"); r.Step != 1 {
+		t.Fatalf("cy, new after the start, claims step 3: shown at %d, want 1", r.Step)
+	}
+
 	// A restarted server believes no more than the one before it.
 	cancel()
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)

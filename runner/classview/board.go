@@ -109,10 +109,13 @@ func (b *Board) get(name string) *learner {
 // Apply adds events; duplicates (the same event read or sent again) and
 // events of no lab are ignored, late ones take their place by time. It
 // reports whether anything changed.
-func (b *Board) Apply(evs ...Event) bool {
+func (b *Board) Apply(evs ...Event) bool { return len(b.ApplyNew(evs...)) > 0 }
+
+// ApplyNew is Apply, returning the events that were new to the board.
+func (b *Board) ApplyNew(evs ...Event) []Event {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	changed := false
+	var fresh []Event
 	for _, ev := range evs {
 		if ev.Learner == "" || ev.Lab == "" || ev.Step < 1 {
 			continue
@@ -133,12 +136,12 @@ func (b *Board) Apply(evs ...Event) bool {
 			}
 			l.events = append([]Event(nil), l.events[n:]...)
 		}
-		changed = true
+		fresh = append(fresh, ev)
 	}
-	if changed {
+	if len(fresh) > 0 {
 		b.notify()
 	}
-	return changed
+	return fresh
 }
 
 // Verify records that the server saw lab's step pass for learner (or

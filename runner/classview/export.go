@@ -33,8 +33,8 @@ func WriteCSV(w io.Writer, v View) error {
 		err := cw.Write([]string{
 			r.Learner, r.Namespace, r.Lab, strconv.Itoa(r.Step), strconv.Itoa(r.Claimed), strconv.Itoa(r.Steps),
 			strconv.Itoa(done), strconv.FormatBool(r.Finished), strconv.FormatFloat(time.Duration(r.OnStep).Minutes(), 'f', 1, 64),
-			strconv.Itoa(r.Hints), strconv.Itoa(r.Solves), strconv.Itoa(r.FailsInRow), strconv.FormatBool(r.Stuck), r.StuckWhy,
-			r.Verdict, strings.ReplaceAll(r.LastFail, "\n", " "), updated,
+			strconv.Itoa(r.Hints), strconv.Itoa(r.Solves), strconv.Itoa(r.FailsInRow), strconv.FormatBool(r.Stuck), cell(r.StuckWhy),
+			r.Verdict, cell(strings.ReplaceAll(r.LastFail, "\n", " ")), updated,
 		})
 		if err != nil {
 			return err
@@ -42,4 +42,13 @@ func WriteCSV(w io.Writer, v View) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// cell keeps text a learner influenced from being read as a formula by a
+// spreadsheet.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -100,6 +100,12 @@ func (l *Laptops) Open() error {
 	if err != nil {
 		return err
 	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		// A line cut by a crash ends here, not in the next event.
+		if b, err := os.ReadFile(l.file("events.jsonl")); err == nil && b[len(b)-1] != '\n' {
+			_, _ = f.Write([]byte("\n"))
+		}
+	}
 	l.log = f
 	return nil
 }
@@ -233,6 +239,7 @@ type JoinReply struct {
 }
 
 func (l *Laptops) join(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
 	if !l.allow("join:" + clientIP(r)) {
 		http.Error(w, "too many joins from this address: wait a second", http.StatusTooManyRequests)
 		return
@@ -252,9 +259,16 @@ func (l *Laptops) join(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := randomHex(24)
 	l.mu.Lock()
-	l.tokens[tok] = req.Name // a second machine of the same learner gets a token too
-	b, _ := json.MarshalIndent(l.tokens, "", " ")
-	err := os.WriteFile(l.file("tokens.json"), b, 0o600)
+	for _, n := range l.tokens {
+		if n == req.Name {
+			l.mu.Unlock()
+			// Everyone has the class secret: a name is its first joiner's.
+			http.Error(w, fmt.Sprintf("the name %s is taken in this class: pick another, or ask the instructor to free it (labs class serve --class %s --laptops --free %s)", req.Name, l.Class, req.Name), http.StatusConflict)
+			return
+		}
+	}
+	l.tokens[tok] = req.Name
+	err := l.saveTokens()
 	l.mu.Unlock()
 	if err != nil {
 		http.Error(w, "the server cannot keep your token: "+err.Error(), http.StatusInternalServerError)
@@ -264,12 +278,41 @@ func (l *Laptops) join(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, JoinReply{Learner: req.Name, Token: tok})
 }
 
+// saveTokens writes the tokens (held: l.mu), whole or not at all.
+func (l *Laptops) saveTokens() error {
+	b, _ := json.MarshalIndent(l.tokens, "", " ")
+	tmp := l.file("tokens.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, l.file("tokens.json"))
+}
+
+// Free forgets a learner's tokens: their name can be joined again (a new
+// machine). The server must not be running (it keeps its own copy).
+func (l *Laptops) Free(name string) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for tok, who := range l.tokens {
+		if who == name {
+			delete(l.tokens, tok)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return n, l.saveTokens()
+}
+
 // EventsRequest is /api/events's body.
 type EventsRequest struct {
 	Events []Event `json:"events"`
 }
 
 func (l *Laptops) events(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	l.mu.Lock()
 	who, ok := l.tokens[tok]
@@ -301,22 +344,26 @@ func (l *Laptops) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("over %d events: send fewer at once", MaxEventsPerPost), http.StatusRequestEntityTooLarge)
 		return
 	}
-	for i := range req.Events {
-		ev := &req.Events[i]
+	// An event that cannot be right (a skewed clock, an unknown kind) is
+	// left out; the others are kept: the sender drops what was posted.
+	var good []Event
+	skipped := 0
+	for _, ev := range req.Events {
 		ev.Learner = who // a token speaks for its learner only
-		if err := validEvent(*ev); err != nil {
-			http.Error(w, fmt.Sprintf("event %d: %v", i+1, err), http.StatusBadRequest)
-			return
+		if validEvent(ev) != nil {
+			skipped++
+			continue
 		}
 		if len(ev.Detail) > maxDetail {
 			ev.Detail = ev.Detail[:maxDetail] + "..."
 		}
+		good = append(good, ev)
 	}
+	fresh := l.Board.ApplyNew(good...) // a resent event is not kept twice
 	l.mu.Lock()
-	for _, ev := range req.Events {
+	for _, ev := range fresh {
 		b, _ := json.Marshal(ev)
-		_, err = l.log.Write(append(b, '\n'))
-		if err != nil {
+		if _, err = l.log.Write(append(b, '\n')); err != nil {
 			break
 		}
 	}
@@ -325,7 +372,12 @@ func (l *Laptops) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the server cannot keep events: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	l.apply(req.Events)
+	for _, ev := range fresh {
+		if ev.What == Done {
+			l.Board.Verify(ev.Learner, ev.Lab, ev.Step)
+		}
+	}
+	w.Header().Set("X-Labs-Skipped", fmt.Sprint(skipped))
 	w.WriteHeader(http.StatusNoContent)
 }
 

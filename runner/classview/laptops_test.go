@@ -88,14 +88,29 @@ func TestLaptopEvents(t *testing.T) {
 		"no token":    {"", EventsRequest{}, 401},
 		"wrong token": {"nope", EventsRequest{}, 401},
 		"malformed":   {bo, []byte("{not json"), 400},
-		"bad what":    {bo, EventsRequest{Events: []Event{{At: now, Lab: "selfhealing", Step: 1, What: "hack"}}}, 400},
-		"bad step":    {bo, EventsRequest{Events: []Event{{At: now, Lab: "selfhealing", Step: 0, What: Enter}}}, 400},
 		"oversized":   {bo, []byte(`{"events":[],"pad":"` + strings.Repeat("x", MaxEventsBody) + `"}`), 413},
 		"too many":    {bo, EventsRequest{Events: make([]Event, MaxEventsPerPost+1)}, 413},
 	} {
 		if r := post(t, ts.URL+"/api/events", tc.token, tc.body); r.StatusCode != tc.want {
 			t.Errorf("%s: %d, want %d", name, r.StatusCode, tc.want)
 		}
+	}
+	// Events that cannot be right are left out, the others kept.
+	r := post(t, ts.URL+"/api/events", bo, EventsRequest{Events: []Event{
+		{At: now, Lab: "selfhealing", Step: 1, What: "hack"},
+		{At: now, Lab: "selfhealing", Step: 0, What: Enter},
+		{At: now.Add(48 * time.Hour), Lab: "selfhealing", Step: 1, What: Enter},
+		{At: now, Lab: "selfhealing", Step: 1, What: Hint},
+	}})
+	if r.StatusCode != http.StatusNoContent || r.Header.Get("X-Labs-Skipped") != "3" {
+		t.Errorf("a post with three bad events: %d, skipped %q; want 204, 3", r.StatusCode, r.Header.Get("X-Labs-Skipped"))
+	}
+	if h, _ := l.Board.History("bo"); len(h) != 1 || h[0].What != Hint {
+		t.Errorf("bo's history %v, want the one good event", h)
+	}
+	// A name is its first joiner's.
+	if code, _ := joinAs(t, ts, l.secret, "ana"); code != http.StatusConflict {
+		t.Errorf("a second join as ana: %d, want 409", code)
 	}
 	// A flood from ana: slowed (429); bo is still served.
 	limited := 0
@@ -125,6 +140,13 @@ func TestLaptopEvents(t *testing.T) {
 	}
 	if l2.secret != l.secret {
 		t.Error("the class secret changed across a restart: join codes on the board are void")
+	}
+	// Freed by the instructor, the name can be joined again.
+	if n, err := l2.Free("bo"); err != nil || n != 1 {
+		t.Errorf("Free(bo) = %d, %v", n, err)
+	}
+	if code, _ := joinAs(t, ts2, l2.secret, "bo"); code != http.StatusOK {
+		t.Errorf("joining as bo once freed: %d", code)
 	}
 }
 

@@ -80,7 +80,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		if tok := r.URL.Query().Get("token"); tok != "" && s.tokenOK(tok) && r.URL.Path == "/" {
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 			http.Redirect(w, r, "/", http.StatusSeeOther) // the token leaves the address bar
 			return
 		}
