@@ -292,6 +292,7 @@ func (w *Watcher) judgeOne(ctx context.Context, judge *checks.Judge, l *watched)
 	if l.passed[labID] == nil {
 		l.passed[labID] = map[int]bool{}
 	}
+	w.Board.Claim(l.name, labID, p.Step+1)
 	lab, err := w.Labs(labID)
 	if err == nil && (p.Step < 0 || p.Step >= len(lab.Steps)) {
 		w.Board.Judged(l.name, labID, p.Step+1, true, false, fmt.Sprintf("their progress claims step %d of a lab of %d steps", p.Step+1, len(lab.Steps)))

@@ -69,6 +69,12 @@ type learner struct {
 	verified map[string]map[int]bool
 	// verdict is the server's own latest verdict on the learner's step.
 	verdict verdict
+	// claim is the step their progress itself says (a shared cluster's
+	// ConfigMap), which may be edited without any event.
+	claim struct {
+		lab  string
+		step int
+	}
 }
 
 type verdict struct {
@@ -162,6 +168,19 @@ func (b *Board) Verify(learnerName, lab string, steps ...int) {
 	if changed {
 		b.notify()
 	}
+}
+
+// Claim records the step (1-based) learner's own progress says they are
+// on in lab: a hand-edited progress moves it without an event.
+func (b *Board) Claim(learnerName, lab string, step int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	l := b.get(learnerName)
+	if l.claim.lab == lab && l.claim.step == step {
+		return
+	}
+	l.claim.lab, l.claim.step = lab, step
+	b.notify()
 }
 
 // Judged records the server's own verdict on learner's step of lab: found
@@ -351,6 +370,9 @@ func (b *Board) row(l *learner, now time.Time) Row {
 	}
 	if r.Claimed == 0 { // only older events: say where they were
 		r.Claimed = l.events[len(l.events)-1].Step
+	}
+	if l.claim.lab == r.Lab && l.claim.step > 0 {
+		r.Claimed = l.claim.step
 	}
 	// Shown: the first step the server has not seen pass, at most the
 	// claimed one.

@@ -88,6 +88,11 @@ func TestBoardShowsTheVouchedStep(t *testing.T) {
 	if r.Step != 2 || r.Claimed != 4 || r.Done[1] || !r.Done[0] {
 		t.Fatalf("row = %+v, want shown at step 2 (claims 4), step 1 done", r)
 	}
+	// A hand-edited progress claims step 4 without any event.
+	b.Claim("cy", "selfhealing", 4)
+	if r := row(t, b, "cy"); r.Claimed != 4 || r.Step != 2 {
+		t.Fatalf("after a claim without events: %+v, want shown at 2, claims 4", r)
+	}
 	b.Judged("cy", "selfhealing", 2, true, false, "expected Deployment web has 3 available replicas; found 1")
 	if r := row(t, b, "cy"); r.Verdict != "failing" || !strings.Contains(r.Found, "found 1") {
 		t.Errorf("verdict = %q %q", r.Verdict, r.Found)
