@@ -52,7 +52,7 @@ func TestIntegrationScripts(t *testing.T) {
 		f := f
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			testscript.Run(t, testscript.Params{
-				Files: []string{f},
+				Files:     []string{f},
 				Condition: netpolCondition,
 				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 					"registry": cmdRegistry, "claimstep": cmdClaimStep,
