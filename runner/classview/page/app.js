@@ -52,7 +52,10 @@ function render(v) {
     tr.append(el("td", "help", r.hints + " / " + r.solves));
     const verdict = el("td", "verdict verdict-" + (r.verdict || "none").replace(" ", "-"), r.verdict || "");
     tr.append(verdict);
-    const last = el("td", "found", r.stuck_why ? r.stuck_why + (r.last_fail ? ": " + r.last_fail : "") : (r.found || r.last_fail || ""));
+    const text = r.stuck_why ? r.stuck_why + (r.last_fail ? ": " + r.last_fail : "") : (r.found || r.last_fail || "");
+    const last = el("td", "found");
+    last.append(el("div", "clamp", text)); // three lines; the whole text in the history and the title
+    last.title = text;
     tr.append(last);
     tr.addEventListener("click", () => openHistory(r.learner));
     tr.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openHistory(r.learner); } });
