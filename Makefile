@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 .PHONY: build test race e2e browser bench-report lint image verify-image ci clean bench bench-checks bench-watch fuzz
 
 build: ## the labs binary
-	$(GO) build -o $(BIN) ./cmd/labs
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/labs
 
 test: ## unit tests: no cluster, no Docker, fast; and every built-in lab linted
 	$(GO) test -count=1 ./...

@@ -41,6 +41,7 @@ import (
 	"github.com/labs-dev/labs/cmd/start"
 	"github.com/labs-dev/labs/cmd/status"
 	"github.com/labs-dev/labs/cmd/stop"
+	"github.com/labs-dev/labs/cmd/version"
 	"github.com/labs-dev/labs/cmd/watch"
 	kubectlrun "github.com/labs-dev/labs/runner/kubectl"
 )
@@ -182,6 +183,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		join.NewCommand(f),
 		join.NewReportCommand(f),
 		class.NewCommand(f),
+		version.NewCommand(f, ""),
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root
