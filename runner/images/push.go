@@ -397,11 +397,12 @@ func (r Registry) Rewrite(src []byte) []byte {
 	return labappRef.ReplaceAll(src, []byte("${1}"+strings.TrimSuffix(r.Ref, "/")+"/"+Repository+":${2}"))
 }
 
-// IsWorkload reports whether ref is a tag of the workload image, loaded
-// into the nodes or pushed to r.
-func (r Registry) IsWorkload(ref string) bool {
-	for _, t := range tags() {
-		if ref == Repository+":"+t || r.Ref != "" && ref == r.Image(t) {
+// IsWorkload reports whether ref is a tag of the workload image: as
+// loaded into the nodes (labapp:v1), or in a class's registry
+// (REG/labapp:v1, the text a joined machine reads).
+func IsWorkload(ref string) bool {
+	for _, t := range Tags() {
+		if ref == t || strings.HasSuffix(ref, "/"+t) {
 			return true
 		}
 	}

@@ -116,7 +116,7 @@ func TestRewrite(t *testing.T) {
 	if got := string(Registry{}.Rewrite([]byte(in))); got != in {
 		t.Errorf("no registry changed the text: %s", got)
 	}
-	if !r.IsWorkload("10.0.0.5:5000/class/labapp:v3") || !r.IsWorkload("labapp:v1") || r.IsWorkload("10.0.0.5:5000/class/labapp:v9") {
+	if !IsWorkload("10.0.0.5:5000/class/labapp:v3") || !IsWorkload("labapp:v1") || IsWorkload("10.0.0.5:5000/class/labapp:v9") || IsWorkload("mylabapp:v1") {
 		t.Error("IsWorkload")
 	}
 }

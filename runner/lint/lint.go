@@ -295,22 +295,11 @@ func (l *linter) manifests(file string, first int, text string, sc *labScope) {
 			l.add(file, at, fmt.Sprintf("manifest %s: Pod Security %s (the lab's podSecurity) refuses its pods: %s; %s", tm.Kind, sc.podSecurity, why, podSecurityLevelFix(sc.podSecurity)))
 		}
 		for _, img := range imagesOf(obj) {
-			if !isWorkloadImage(img) && !strings.Contains(img, checks.PlaceholderValue) { // an expansion: unknown
+			if !images.IsWorkload(img) && !strings.Contains(img, checks.PlaceholderValue) { // an expansion: unknown
 				l.add(file, at, fmt.Sprintf("manifest %s: image %q is not one labs loads (%s): nothing is pulled, so it would never start; to show a failed pull on purpose, do it in a step (kubectl set image)", tm.Kind, img, strings.Join(images.Tags(), ", ")))
 			}
 		}
 	}
-}
-
-// isWorkloadImage: a tag labs loads, or that tag in a class's registry
-// (the text a joined machine reads).
-func isWorkloadImage(img string) bool {
-	for _, t := range images.Tags() {
-		if img == t || strings.HasSuffix(img, "/"+t) {
-			return true
-		}
-	}
-	return false
 }
 
 func leadingBlankLines(doc []byte) int {
