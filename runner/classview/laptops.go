@@ -1,7 +1,7 @@
 package classview
 
 import (
-	"bufio"
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -83,28 +83,26 @@ func (l *Laptops) Open() error {
 	for _, name := range l.tokens {
 		l.Board.AddLearner(name, "")
 	}
-	if f, err := os.Open(l.file("events.jsonl")); err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var evs []Event
-		for sc.Scan() {
-			var ev Event
-			if json.Unmarshal(sc.Bytes(), &ev) == nil {
-				evs = append(evs, ev)
-			}
-		}
-		f.Close()
-		l.apply(evs)
+	// The events taken before, read once: replayed, and a line cut by a
+	// crash ended so the next event does not join it.
+	old, err := os.ReadFile(l.file("events.jsonl"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
+	var evs []Event
+	for _, line := range bytes.Split(old, []byte("\n")) {
+		var ev Event
+		if json.Unmarshal(line, &ev) == nil {
+			evs = append(evs, ev)
+		}
+	}
+	l.apply(evs)
 	f, err := os.OpenFile(l.file("events.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
-		// A line cut by a crash ends here, not in the next event.
-		if b, err := os.ReadFile(l.file("events.jsonl")); err == nil && b[len(b)-1] != '\n' {
-			_, _ = f.Write([]byte("\n"))
-		}
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		_, _ = f.Write([]byte("\n"))
 	}
 	l.log = f
 	return nil
@@ -118,15 +116,17 @@ func (l *Laptops) Close() error {
 	return l.log.Close()
 }
 
-// apply puts laptop events on the board: the server cannot judge a
-// learner's own cluster, so what they report done stands.
-func (l *Laptops) apply(evs []Event) {
-	l.Board.Apply(evs...)
-	for _, ev := range evs {
+// apply puts laptop events on the board and returns those it did not
+// have: the server cannot judge a learner's own cluster, so what they
+// report done stands.
+func (l *Laptops) apply(evs []Event) []Event {
+	fresh := l.Board.ApplyNew(evs...)
+	for _, ev := range fresh {
 		if ev.What == Done {
 			l.Board.Verify(ev.Learner, ev.Lab, ev.Step)
 		}
 	}
+	return fresh
 }
 
 // Certificate is the server's TLS certificate for hosts, made once and
@@ -359,7 +359,7 @@ func (l *Laptops) events(w http.ResponseWriter, r *http.Request) {
 		}
 		good = append(good, ev)
 	}
-	fresh := l.Board.ApplyNew(good...) // a resent event is not kept twice
+	fresh := l.apply(good) // a resent event is not kept twice
 	l.mu.Lock()
 	for _, ev := range fresh {
 		b, _ := json.Marshal(ev)
@@ -371,11 +371,6 @@ func (l *Laptops) events(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, "the server cannot keep events: "+err.Error(), http.StatusInternalServerError)
 		return
-	}
-	for _, ev := range fresh {
-		if ev.What == Done {
-			l.Board.Verify(ev.Learner, ev.Lab, ev.Step)
-		}
 	}
 	w.Header().Set("X-Labs-Skipped", fmt.Sprint(skipped))
 	w.WriteHeader(http.StatusNoContent)
