@@ -116,12 +116,8 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 				return fmt.Errorf("--print-code and --free go with --laptops (a shared cluster's learners join with their kubeconfig files)")
 			}
 			if free != "" {
-				paths, err := f.Paths()
+				l, err := openLaptops(f, name, false)
 				if err != nil {
-					return err
-				}
-				l := &classview.Laptops{Board: classview.NewBoard(name, nil), Dir: filepath.Join(paths.ConfigDir, "class-serve"), Class: name}
-				if err := l.Open(); err != nil {
 					return err
 				}
 				defer l.Close()
@@ -137,12 +133,8 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 			if codeOnly {
 				// The same secret and certificate as the server's: the line
 				// to show again, without starting another server.
-				paths, err := f.Paths()
+				l, err := openLaptops(f, name, false)
 				if err != nil {
-					return err
-				}
-				l := &classview.Laptops{Board: classview.NewBoard(name, nil), Dir: filepath.Join(paths.ConfigDir, "class-serve"), Class: name}
-				if err := l.Open(); err != nil {
 					return err
 				}
 				defer l.Close()
@@ -170,20 +162,12 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 			scheme := "http"
 			var code classview.JoinCode
 			if laptops {
-				paths, err := f.Paths()
+				l, err := openLaptops(f, name, true)
 				if err != nil {
-					return err
-				}
-				cat, err := f.LabCatalog(nil)
-				if err != nil {
-					return err
-				}
-				s.Board = classview.NewBoard(name, class.BoardLabs(cat))
-				l := &classview.Laptops{Board: s.Board, Dir: filepath.Join(paths.ConfigDir, "class-serve"), Class: name}
-				if err := l.Open(); err != nil {
 					return err
 				}
 				defer l.Close()
+				s.Board = l.Board
 				host, _, _ := net.SplitHostPort(addr)
 				cert, fp, err := l.Certificate([]string{host, "localhost"})
 				if err != nil {
@@ -249,14 +233,11 @@ the events learners sent are kept too). Nothing listens beyond --listen.`,
 // serveToken is the class page's token, made once and kept (0600) so a
 // restarted server keeps the address the instructor opened.
 func serveToken(f *cmdutil.Factory, name string) (string, error) {
-	if err := class.ValidateClass(name); err != nil {
-		return "", err
-	}
-	paths, err := f.Paths()
+	dir, err := serveDir(f, name)
 	if err != nil {
 		return "", err
 	}
-	file := filepath.Join(paths.ConfigDir, "class-serve", name+".token")
+	file := filepath.Join(dir, name+".token")
 	if b, err := os.ReadFile(file); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
 		return strings.TrimSpace(string(b)), nil
 	}
@@ -280,27 +261,54 @@ func boardOf(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string, l
 	if !laptops {
 		return watch(ctx, f, kubeconfig, name, nil)
 	}
-	if err := class.ValidateClass(name); err != nil {
-		return nil, err
-	}
-	paths, err := f.Paths()
+	dir, err := serveDir(f, name)
 	if err != nil {
 		return nil, err
 	}
-	cat, err := f.LabCatalog(nil)
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(paths.ConfigDir, "class-serve")
 	if _, err := os.Stat(filepath.Join(dir, name+".secret")); err != nil {
 		return nil, fmt.Errorf("no laptop class %s on this machine (`labs class serve --class %s --laptops` makes one)", name, name)
 	}
-	b := classview.NewBoard(name, class.BoardLabs(cat))
-	l := &classview.Laptops{Board: b, Dir: dir, Class: name}
+	l, err := openLaptops(f, name, true)
+	if err != nil {
+		return nil, err
+	}
+	return l.Board, l.Close()
+}
+
+// serveDir is where `labs class serve` keeps a class's files: its token,
+// and in laptop mode its secret, certificate, learners' tokens and events.
+func serveDir(f *cmdutil.Factory, name string) (string, error) {
+	if err := class.ValidateClass(name); err != nil {
+		return "", err
+	}
+	paths, err := f.Paths()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(paths.ConfigDir, "class-serve"), nil
+}
+
+// openLaptops opens laptop class name's files onto a new board, which
+// knows the labs' steps when withLabs (a view; not to free a name or
+// print the code).
+func openLaptops(f *cmdutil.Factory, name string, withLabs bool) (*classview.Laptops, error) {
+	dir, err := serveDir(f, name)
+	if err != nil {
+		return nil, err
+	}
+	var labs []classview.Lab
+	if withLabs {
+		cat, err := f.LabCatalog(nil)
+		if err != nil {
+			return nil, err
+		}
+		labs = class.BoardLabs(cat)
+	}
+	l := &classview.Laptops{Board: classview.NewBoard(name, labs), Dir: dir, Class: name}
 	if err := l.Open(); err != nil {
 		return nil, err
 	}
-	return b, l.Close()
+	return l, nil
 }
 
 func newStatus(f *cmdutil.Factory, kubeconfig *string) *cobra.Command {
