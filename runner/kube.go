@@ -51,7 +51,17 @@ func (r *Runner) dynamic() (dynamic.Interface, meta.RESTMapper, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	return DynamicFor(cfg)
+}
+
+// DynamicFor is what checks read a cluster with, from cfg: a dynamic
+// client without cfg's overall timeout (a watch lasts; one cut every
+// Timeout would list everything again) and a discovery RESTMapper whose
+// requests keep a 30 s bound.
+func DynamicFor(cfg *rest.Config) (dynamic.Interface, meta.RESTMapper, error) {
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.Timeout = 0
+	dyn, err := dynamic.NewForConfig(wcfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,10 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
 	"github.com/labs-dev/labs/content"
@@ -50,17 +48,21 @@ func watch(ctx context.Context, f *cmdutil.Factory, kubeconfig, name string, jud
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, mapper, err := runner.DynamicFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	// The watcher's informers watch for as long as the server runs: no
+	// overall timeout (the admin client's 30 s would cut every watch).
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.Timeout = 0
+	wc, err := kubernetes.NewForConfig(wcfg)
 	if err != nil {
 		return nil, err
 	}
 	board := classview.NewBoard(name, class.BoardLabs(cat))
 	w := &class.Watcher{
-		Client: c, Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+		Client: wc, Dynamic: dyn, Mapper: mapper,
 		Class: name, Board: board, Labs: cat.Find, Judged: judged,
 	}
 	ready := make(chan struct{})

@@ -222,6 +222,8 @@ const VouchedConfigMap = "labs-vouched"
 type vouchedRecord map[string][]int
 
 func (w *Watcher) loadVouched(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // the client has no overall timeout: it watches
+	defer cancel()
 	cm, err := w.Client.CoreV1().ConfigMaps(AccountsNamespace(w.Class)).Get(ctx, VouchedConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -270,6 +272,8 @@ func (w *Watcher) saveVouched(ctx context.Context) {
 	if maps.Equal(data, w.saved) {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	cms := w.Client.CoreV1().ConfigMaps(AccountsNamespace(w.Class))
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: VouchedConfigMap, Namespace: AccountsNamespace(w.Class),
 		Labels: map[string]string{LabelManaged: "labs", LabelClass: w.Class}}, Data: data}
