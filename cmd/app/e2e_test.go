@@ -71,8 +71,14 @@ func TestIntegrationScripts(t *testing.T) {
 					env.Setenv("REPO", repo) // examples/ and labs/ of this tree
 					// Always delete the script's cluster, even when it failed.
 					env.Defer(func() { deleteCluster(t, "labs-e2e") })
-					// 07-watch's terminal, should it stop half-way.
-					env.Defer(func() { _ = exec.Command("tmux", "-L", "labs-e2e-watch", "kill-server").Run() })
+					// 07-watch's terminals (one tmux server each, so a new
+					// one never races the last one's exit), should it stop
+					// half-way.
+					env.Defer(func() {
+						for _, sock := range []string{"labs-e2e-watch1", "labs-e2e-watch2", "labs-e2e-watch3"} {
+							_ = exec.Command("tmux", "-L", sock, "kill-server").Run()
+						}
+					})
 					env.Setenv("LABS_CLUSTER_NAME", "labs-e2e")
 					return nil
 				},
