@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/labs-dev/labs/checks"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/labs-dev/labs/checks"
+	"github.com/labs-dev/labs/runner/buildinfo"
 	"github.com/labs-dev/labs/runner/docker"
 )
 
@@ -31,6 +32,8 @@ type Diagnosis struct {
 type DoctorReport struct {
 	OK     bool        `json:"ok"` // no check failed
 	Checks []Diagnosis `json:"checks"`
+	// Labs is which labs ran the checks: a help request names it.
+	Labs buildinfo.Info `json:"labs"`
 }
 
 // ErrDoctorFailed is returned when a check of `labs doctor` failed; the
@@ -54,6 +57,7 @@ const (
 // learner runs before class and pastes into a help request.
 func (r *Runner) Doctor(ctx context.Context, asJSON bool) error {
 	rep := r.diagnose(ctx)
+	rep.Labs = buildinfo.Get(r.Version)
 	if asJSON {
 		if err := WriteJSON(r.Out, rep); err != nil {
 			return err
@@ -360,6 +364,7 @@ func (r *Runner) printDoctor(rep DoctorReport) {
 		}
 	}
 	fmt.Fprintln(r.Out)
+	fmt.Fprintln(r.Out, rep.Labs)
 	if rep.OK {
 		fmt.Fprintln(r.Out, "Ready for labs. (! marks what may get in the way; ✗ what will.)")
 	} else {

@@ -30,7 +30,8 @@ type Cluster interface {
 	StopNodes(ctx context.Context, grace time.Duration) error
 	WriteKubeconfig() error
 	Delete() error
-	LoadImageArchive(ctx context.Context, archive []byte) error
+	// LoadImageArchive imports archive into the named node containers.
+	LoadImageArchive(ctx context.Context, archive []byte, nodes []string) error
 }
 
 // Docker is what runner asks of the container engine (runner/docker).
@@ -77,6 +78,8 @@ type Runner struct {
 	Display    *Display
 	// Nodes is how many nodes the cluster has when it is all there.
 	Nodes int
+	// Version is what a release build set, else "" (runner/buildinfo).
+	Version string
 	// NewClient, if set, replaces the clients built from the kubeconfig
 	// (tests pass a fake clientset).
 	NewClient func() (kubernetes.Interface, error)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 
@@ -47,9 +48,10 @@ import (
 )
 
 // Main runs labs with the process's arguments and returns the exit code.
-// Called as "kubectl" (lab scripts link it so), it is the built-in kubectl,
+// version is what a release build set (see cmd/labs), else "". Called as
+// "kubectl" (lab scripts link it so), it is the built-in kubectl,
 // with the default handling of signals.
-func Main() int {
+func Main(version string) int {
 	streams := cmdutil.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	if filepath.Base(os.Args[0]) == "kubectl" {
 		if err := kubectlrun.Run(context.Background(), streams.In, streams.Out, streams.ErrOut, "", os.Args[1:]); err != nil {
@@ -60,7 +62,7 @@ func Main() int {
 	}
 	ctx, sig, restore := withSignals(context.Background())
 	defer restore()
-	err := Run(ctx, streams, os.Getenv, os.Args[1:], restore)
+	err := Run(ctx, &cmdutil.Factory{Streams: streams, Getenv: os.Getenv, RestoreSignals: restore, Version: version}, os.Args[1:])
 	if s := sig(); s != nil {
 		// Interrupted: a clean stop that still says so, with the shell's
 		// code for that signal (130 for SIGINT, 143 for SIGTERM).
@@ -119,10 +121,11 @@ func withSignals(parent context.Context) (context.Context, func() os.Signal, fun
 	return ctx, sig, restore
 }
 
-// Run executes one labs command line. restoreSignals, if not nil, gives
-// signals their default effect back (the built-in kubectl needs that).
-func Run(ctx context.Context, streams cmdutil.IOStreams, getenv func(string) string, args []string, restoreSignals func()) error {
-	root := NewRootCommand(&cmdutil.Factory{Streams: streams, Getenv: getenv, RestoreSignals: restoreSignals})
+// Run executes one labs command line with f's streams, environment and
+// build.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) error {
+	streams := f.Streams
+	root := NewRootCommand(f)
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -150,6 +153,9 @@ through hands-on lab steps, and checks each step against the live cluster.
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			routeClientLogs(f.Debug || f.Getenv("LABS_DEBUG") != "", f.Streams.ErrOut)
+			if err := platformMay(runtime.GOOS, cmd); err != nil {
+				return err
+			}
 			return submissionMay(f, cmd)
 		},
 	}
@@ -183,7 +189,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		join.NewCommand(f),
 		join.NewReportCommand(f),
 		class.NewCommand(f),
-		version.NewCommand(f, ""),
+		version.NewCommand(f),
 	)
 	root.AddCommand(nav.NewCommands(f)...)
 	return root

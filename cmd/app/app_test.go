@@ -12,10 +12,10 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"labs": func() { os.Exit(Main()) },
+		"labs": func() { os.Exit(Main("")) },
 		// Lab scripts run `kubectl`, a link to the labs binary (here the
 		// test binary), which Main turns into the built-in kubectl.
-		"kubectl": func() { os.Exit(Main()) },
+		"kubectl": func() { os.Exit(Main("")) },
 		// signal-probe is labs' signal handling around a slow cleanup: the
 		// first signal cancels, then the cleanup takes 30 s unless a second
 		// signal quits at once.

@@ -62,6 +62,9 @@ type Factory struct {
 	// commands (the built-in kubectl) that handle signals themselves or not
 	// at all. Nil in tests.
 	RestoreSignals func()
+	// Version is what a release build set (-ldflags -X main.version), else
+	// "": see runner/buildinfo.
+	Version string
 }
 
 // ClusterName is the kind cluster labs uses; LABS_CLUSTER_NAME overrides it
@@ -170,6 +173,7 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 		Style:      outStyle,
 		Display:    display,
 		Nodes:      3,
+		Version:    f.Version,
 	}
 	if joined != nil {
 		r.Target = runner.NewClassTarget(r, *joined)
