@@ -29,5 +29,15 @@ func Labapp(arch string) ([]byte, error) {
 	return io.ReadAll(zr)
 }
 
+// Compressed returns the embedded, gzipped labapp for arch as stored: what
+// identifies this build's workload (runner/images.Key) without unpacking it.
+func Compressed(arch string) ([]byte, error) {
+	b, err := images.ReadFile("image/labapp-linux-" + arch + ".gz")
+	if err != nil {
+		return nil, fmt.Errorf("no embedded labapp for linux/%s: %w", arch, err)
+	}
+	return b, nil
+}
+
 // Arches lists the architectures the embedded workload is built for.
 func Arches() []string { return []string{"amd64", "arm64"} }

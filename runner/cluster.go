@@ -18,7 +18,6 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/labs-dev/labs/runner/docker"
-	"github.com/labs-dev/labs/runner/images"
 )
 
 // lockCluster takes the cluster lock: one command at a time creates,
@@ -330,22 +329,6 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-// loadImages builds the workload images and imports them into every node:
-// labs never pulls.
-func (r *Runner) loadImages(ctx context.Context) error {
-	start := time.Now()
-	archive, err := images.Archive()
-	if err != nil {
-		return fmt.Errorf("building the workload image: %w", err)
-	}
-	r.Display.Status(fmt.Sprintf("loading images %v (linux/amd64+arm64, %d KiB) into the nodes", images.Tags(), len(archive)>>10))
-	if err := r.Cluster.LoadImageArchive(ctx, archive); err != nil {
-		return fmt.Errorf("loading the workload image: %w", err)
-	}
-	r.Display.Done(fmt.Sprintf("images loaded in %.1fs", time.Since(start).Seconds()))
-	return nil
 }
 
 // Stop stops the cluster's node containers and keeps everything else: the

@@ -16,6 +16,10 @@ type fakeCluster struct {
 	created string
 	loaded  int
 	started int
+	// loadedInto are the nodes of the last image load; archiveSize its size.
+	loadedInto  []string
+	archiveSize int
+	ids         int
 	// kubeconfig, if set, is rewritten by WriteKubeconfig as kind does:
 	// a fresh file, without a namespace.
 	kubeconfig string
@@ -36,7 +40,8 @@ func (f *fakeCluster) Nodes(context.Context) ([]docker.Container, error) {
 	return append([]docker.Container(nil), f.nodes...), nil
 }
 func (f *fakeCluster) Create(ctx context.Context, image string) error {
-	f.nodes = []docker.Container{{Name: fakeNode, State: "running"}}
+	f.ids++
+	f.nodes = []docker.Container{{ID: fmt.Sprintf("id%d", f.ids), Name: fakeNode, State: "running"}}
 	f.created = image
 	return nil
 }
@@ -53,11 +58,12 @@ func (f *fakeCluster) StopNodes(context.Context, time.Duration) error {
 	}
 	return nil
 }
-func (f *fakeCluster) LoadImageArchive(ctx context.Context, archive []byte) error {
+func (f *fakeCluster) LoadImageArchive(ctx context.Context, archive []byte, nodes []string) error {
 	if len(archive) == 0 {
 		return errors.New("empty archive")
 	}
 	f.loaded++
+	f.loadedInto, f.archiveSize = nodes, len(archive)
 	return nil
 }
 

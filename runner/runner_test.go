@@ -265,7 +265,7 @@ func TestLockSerializesCommands(t *testing.T) {
 
 type failingLoad struct{ *fakeCluster }
 
-func (f failingLoad) LoadImageArchive(context.Context, []byte) error {
+func (f failingLoad) LoadImageArchive(context.Context, []byte, []string) error {
 	return errors.New("ctr: no space left on device")
 }
 

@@ -6,11 +6,16 @@ package images
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	_ "embed" // the recipe, for Key
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -58,11 +63,62 @@ func Tags() []string {
 	return out
 }
 
-// Indexes builds every tag of the workload image, each an image index for
-// every embedded architecture, in the order of Tags.
-func Indexes() ([]v1.ImageIndex, error) {
-	bases := map[string]v1.Image{}
+// recipe is this file: how the image is made. It is part of Key, so a
+// change here makes every node load the images again.
+//
+//go:embed images.go
+var recipe []byte
+
+// Key names the workload images this build of labs makes, without making
+// them (that takes seconds): a hash of the embedded labapp binaries, the
+// recipe (this file: tags, user, applets, layout) and the image library's
+// version. A node recorded with this key holds these images, so a warm
+// start loads nothing.
+func Key() (string, error) {
+	h := sha256.New()
+	h.Write(recipe)
 	for _, arch := range assets.Arches() {
+		b, err := assets.Compressed(arch)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", arch, len(b))
+		h.Write(b)
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/google/go-containerregistry" {
+				fmt.Fprintf(h, "\x00%s@%s", d.Path, d.Version)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Arch is the image architecture of a container engine that reports
+// machine as `uname -m` does ("x86_64", "aarch64"); "" when labs embeds no
+// workload for it.
+func Arch(machine string) string {
+	switch machine {
+	case "x86_64", "amd64":
+		machine = "amd64"
+	case "aarch64", "arm64":
+		machine = "arm64"
+	}
+	if slices.Contains(assets.Arches(), machine) {
+		return machine
+	}
+	return ""
+}
+
+// Indexes builds every tag of the workload image, each an image index for
+// arches (every embedded architecture if none), in the order of Tags.
+func Indexes(arches ...string) ([]v1.ImageIndex, error) {
+	if len(arches) == 0 {
+		arches = assets.Arches()
+	}
+	bases := map[string]v1.Image{}
+	for _, arch := range arches {
 		var err error
 		if bases[arch], err = baseImage(arch); err != nil {
 			return nil, err
@@ -71,7 +127,7 @@ func Indexes() ([]v1.ImageIndex, error) {
 	var out []v1.ImageIndex
 	for _, t := range tags() {
 		var adds []mutate.IndexAddendum
-		for _, arch := range assets.Arches() {
+		for _, arch := range arches {
 			img, err := withConfig(bases[arch], arch, t)
 			if err != nil {
 				return nil, err
@@ -83,9 +139,10 @@ func Indexes() ([]v1.ImageIndex, error) {
 	return out, nil
 }
 
-// Archive returns every tag of the workload image as one OCI image-layout
-// tarball (kind's loader imports all platforms; a node runs its own).
-func Archive() ([]byte, error) {
+// Archive returns every tag of the workload image for arches (all embedded
+// ones if none) as one OCI image-layout tarball: a node needs only its own
+// architecture, half the bytes to build and import.
+func Archive(arches ...string) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "labapp-image-")
 	if err != nil {
 		return nil, err
@@ -95,7 +152,7 @@ func Archive() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating image layout: %w", err)
 	}
-	idxs, err := Indexes()
+	idxs, err := Indexes(arches...)
 	if err != nil {
 		return nil, err
 	}

@@ -128,3 +128,22 @@ func untar(t *testing.T, b []byte) map[string][]byte {
 }
 
 func blob(digest string) string { return "blobs/" + strings.Replace(digest, ":", "/", 1) }
+
+// Key names the build's images without building them: the same every time,
+// a hex SHA-256; Arch maps an engine's machine name to an embedded
+// architecture, or "" when there is none.
+func TestKeyAndArch(t *testing.T) {
+	a, err := Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Key()
+	if a != b || len(a) != 64 {
+		t.Fatalf("Key() = %q then %q", a, b)
+	}
+	for in, want := range map[string]string{"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "s390x": "", "": ""} {
+		if got := Arch(in); got != want {
+			t.Errorf("Arch(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -220,15 +221,21 @@ func (c *Cluster) Delete() error {
 	return nil
 }
 
-// LoadImageArchive imports a docker-archive tarball into every node's
-// containerd, the nodes in parallel.
-func (c *Cluster) LoadImageArchive(ctx context.Context, archive []byte) error {
-	ns, err := c.provider.ListInternalNodes(c.name)
+// LoadImageArchive imports an image tarball into the containerd of the
+// named node containers, in parallel.
+func (c *Cluster) LoadImageArchive(ctx context.Context, archive []byte, names []string) error {
+	all, err := c.provider.ListInternalNodes(c.name)
 	if err != nil {
 		return fmt.Errorf("listing nodes of cluster %q: %w", c.name, err)
 	}
-	if len(ns) == 0 {
-		return fmt.Errorf("cluster %q has no nodes", c.name)
+	var ns []nodes.Node
+	for _, n := range all {
+		if slices.Contains(names, n.String()) {
+			ns = append(ns, n)
+		}
+	}
+	if len(ns) != len(names) {
+		return fmt.Errorf("cluster %q has %d of the nodes %v", c.name, len(ns), names)
 	}
 	errs := make([]error, len(ns))
 	var wg sync.WaitGroup
