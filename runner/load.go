@@ -99,6 +99,11 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 	}
 	r.Display.Status(fmt.Sprintf("sending load to %s from a pod in namespace %s (concurrency %d, %s)", target, ns, o.Concurrency, describeBound(o)))
 	lp, err := startLoadPod(ctx, c, stream, ns, target, r.target().Images().Image("v1"), o)
+	if errors.Is(err, ErrWorkloadImageMissing) {
+		// Removed from the nodes behind labs' back: the next `labs start`
+		// must load the images again, whatever its record says.
+		_ = r.forgetNodeImages()
+	}
 	if err != nil {
 		return err
 	}
@@ -370,6 +375,15 @@ func startLoadPod(ctx context.Context, c, stream kubernetes.Interface, ns, targe
 	return lp, nil
 }
 
+// ErrWorkloadImageMissing: a pod of labs' own cannot get the workload image.
+var ErrWorkloadImageMissing = errors.New("the workload image is missing")
+
+// imageMissing is an error that says so in its own words and is
+// ErrWorkloadImageMissing.
+type imageMissing struct{ error }
+
+func (imageMissing) Is(target error) bool { return target == ErrWorkloadImageMissing }
+
 // waitStarted watches the pod until its container runs (or already ran),
 // failing fast with the reason when it cannot start.
 func (lp *loadPod) waitStarted(ctx context.Context, timeout time.Duration) error {
@@ -399,7 +413,7 @@ func (lp *loadPod) waitStarted(ctx context.Context, timeout time.Duration) error
 			if w := cs.State.Waiting; w != nil {
 				switch w.Reason {
 				case "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError":
-					why = fmt.Errorf("the load pod cannot start: %s: %s; run `labs start LAB` to load the lab images into the nodes", w.Reason, w.Message)
+					why = imageMissing{fmt.Errorf("the load pod cannot start: %s: %s; run `labs start LAB` to load the lab images into the nodes", w.Reason, w.Message)}
 					return false, why
 				}
 			}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,4 +97,13 @@ func writeImagesRecord(path string, rec map[string]string) error {
 		return err
 	}
 	return writeAtomic(path, append(b, '\n'))
+}
+
+// forgetNodeImages drops the record: the next start loads the images into
+// every node again (they were removed behind labs' back).
+func (r *Runner) forgetNodeImages() error {
+	if err := os.Remove(r.Paths.imagesRecord()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
