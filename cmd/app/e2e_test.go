@@ -69,6 +69,13 @@ func TestIntegrationScripts(t *testing.T) {
 					env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
 					env.Setenv("NO_COLOR", "1")
 					env.Setenv("REPO", repo) // examples/ and labs/ of this tree
+					// LABS_BINARY: the scripts run that build of labs (a
+					// release binary) instead of this test binary.
+					if bin := os.Getenv("LABS_BINARY"); bin != "" {
+						if err := useBinary(env, bin); err != nil {
+							return err
+						}
+					}
 					// Always delete the script's cluster, even when it failed.
 					env.Defer(func() { deleteCluster(t, "labs-e2e") })
 					// 07-watch's terminals (one tmux server each, so a new
@@ -85,6 +92,29 @@ func TestIntegrationScripts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// useBinary puts bin first on the script's PATH as labs, and as kubectl
+// (which labs is when called so).
+func useBinary(env *testscript.Env, bin string) error {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("LABS_BINARY: %w", err)
+	}
+	dir := filepath.Join(env.WorkDir, ".labs-binary")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range []string{"labs", "kubectl"} {
+		if err := os.Symlink(bin, filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	env.Setenv("PATH", dir+string(os.PathListSeparator)+env.Getenv("PATH"))
+	return nil
 }
 
 // cmdRegistry is `registry VAR`: an OCI registry (go-containerregistry's,
