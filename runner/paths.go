@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // DefaultCluster is the kind cluster labs uses unless LABS_CLUSTER_NAME
@@ -60,3 +61,25 @@ func (p Paths) advanceLock() string { return filepath.Join(p.StateDir, "advance.
 
 // progressLock serialises the short read-modify-write of progress files.
 func (p Paths) progressLock() string { return filepath.Join(p.StateDir, "progress.lock") }
+
+// defaultNodeImage holds the node image `labs bundle import` loaded: the
+// one to start clusters with when no flag or variable names another.
+func (p Paths) defaultNodeImage() string { return filepath.Join(p.ConfigDir, "node-image") }
+
+// SetDefaultNodeImage makes ref the node image labs starts clusters with.
+func SetDefaultNodeImage(p Paths, ref string) error {
+	if err := writeAtomic(p.defaultNodeImage(), []byte(ref+"\n")); err != nil {
+		return fmt.Errorf("recording the default node image: %w", err)
+	}
+	return nil
+}
+
+// ReadDefaultNodeImage is the node image SetDefaultNodeImage recorded, ""
+// if none (or the file is unreadable: kind's default then applies).
+func ReadDefaultNodeImage(p Paths) string {
+	b, err := os.ReadFile(p.defaultNodeImage())
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

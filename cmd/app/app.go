@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/labs-dev/labs/cmd/answer"
+	"github.com/labs-dev/labs/cmd/bundle"
 	"github.com/labs-dev/labs/cmd/check"
 	"github.com/labs-dev/labs/cmd/class"
 	"github.com/labs-dev/labs/cmd/cmdutil"
@@ -189,6 +190,7 @@ through hands-on lab steps, and checks each step against the live cluster.
 		join.NewCommand(f),
 		join.NewReportCommand(f),
 		class.NewCommand(f),
+		bundle.NewCommand(f),
 		version.NewCommand(f),
 	)
 	root.AddCommand(nav.NewCommands(f)...)

@@ -78,6 +78,10 @@ func TestIntegrationScripts(t *testing.T) {
 					}
 					// Always delete the script's cluster, even when it failed.
 					env.Defer(func() { deleteCluster(t, "labs-e2e") })
+					// 09-bundle deletes the cached node image and imports it
+					// back; should it stop half-way, the image gets its name
+					// back here.
+					env.Defer(func() { restoreNodeImage(t) })
 					// 07-watch's terminals (one tmux server each, so a new
 					// one never races the last one's exit), should it stop
 					// half-way.
@@ -92,6 +96,22 @@ func TestIntegrationScripts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// restoreNodeImage gives the node image its name back from 09-bundle's
+// copy, if it lost it, and removes the copy's name.
+func restoreNodeImage(t *testing.T) {
+	img := os.Getenv("KIND_NODE_IMAGE")
+	const copyName = "labs-e2e/node:bundle"
+	if exec.Command("docker", "image", "inspect", copyName).Run() != nil {
+		return
+	}
+	if img != "" && exec.Command("docker", "image", "inspect", img).Run() != nil {
+		if out, err := exec.Command("docker", "tag", copyName, img).CombinedOutput(); err != nil {
+			t.Errorf("putting back the node image %s: %v: %s", img, err, out)
+		}
+	}
+	_ = exec.Command("docker", "rmi", copyName).Run()
 }
 
 // useBinary puts bin first on the script's PATH as labs, and as kubectl

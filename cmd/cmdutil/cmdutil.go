@@ -166,7 +166,7 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 		Docker:     eng,
 		Paths:      paths,
 		Catalog:    cat,
-		NodeImage:  f.nodeImage(),
+		NodeImage:  f.DefaultNodeImage(),
 		Executable: exe,
 		Out:        f.Streams.Out,
 		ErrOut:     f.Streams.ErrOut,
@@ -297,7 +297,10 @@ func english(code string) string {
 
 // nodeImage: --node-image, else LABS_NODE_IMAGE, else KIND_NODE_IMAGE, else
 // kind's default.
-func (f *Factory) nodeImage() string {
+// DefaultNodeImage is the kind node image labs starts clusters with: the
+// --node-image flag, else $LABS_NODE_IMAGE, $KIND_NODE_IMAGE, the one
+// `labs bundle import` set, or kind's default.
+func (f *Factory) DefaultNodeImage() string {
 	if f.NodeImage != "" {
 		return f.NodeImage
 	}
@@ -306,6 +309,11 @@ func (f *Factory) nodeImage() string {
 	}
 	if v := f.Getenv("KIND_NODE_IMAGE"); v != "" {
 		return v
+	}
+	if paths, err := f.Paths(); err == nil {
+		if v := runner.ReadDefaultNodeImage(paths); v != "" {
+			return v
+		}
 	}
 	return kindcluster.DefaultNodeImage
 }
