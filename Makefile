@@ -18,7 +18,10 @@ release: ## every release target with GoReleaser (snapshot in dist/: linux and m
 	bash hack/checksize.sh dist 90
 
 e2e-release: ## the learner's session (e2e 01) with the linux/amd64 release binary from `make release`
-	@set -o pipefail; LABS_BINARY=$$(ls -d $(CURDIR)/dist/labs_linux_amd64*/labs) $(GO) test -tags e2e -count=1 -timeout 20m -run 'TestIntegrationScripts/01-' -v ./cmd/app 2>&1 | tail -5
+	@bin=$$(ls -d $(CURDIR)/dist/labs_linux_amd64*/labs 2>/dev/null | head -1); \
+	  [ -x "$$bin" ] || { echo "no linux/amd64 release binary in dist/: run make release first" >&2; exit 1; }; \
+	  echo "e2e 01 with $$bin"; set -o pipefail; \
+	  LABS_BINARY=$$bin $(GO) test -tags e2e -count=1 -timeout 20m -run 'TestIntegrationScripts/01-' -v ./cmd/app 2>&1 | tee bin/e2e-release.log | tail -20
 
 test: ## unit tests: no cluster, no Docker, fast; and every built-in lab linted
 	$(GO) test -count=1 ./...
@@ -53,7 +56,7 @@ verify-image: image ## fail if the committed workload binaries are stale
 # The release targets build in the background meanwhile (hack/release-bg.sh).
 ci:
 	bash hack/release-bg.sh start
-	$(MAKE) lint test race fuzz verify-image browser e2e
+	$(MAKE) lint test race fuzz verify-image browser e2e || { bash hack/release-bg.sh stop; exit 1; }
 	bash hack/release-bg.sh wait
 	$(MAKE) e2e-release
 

@@ -8,7 +8,7 @@ max=$(( ${2:-90} * 1024 * 1024 ))
 n=0
 bad=0
 while IFS= read -r f; do
-  size=$(stat -c %s "$f")
+  size=$(wc -c <"$f" | tr -d ' ') # stat -c is GNU only
   n=$((n + 1))
   mark=ok
   if ((size > max)); then

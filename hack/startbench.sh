@@ -58,16 +58,23 @@ kind_cold() {
 
 declare -A fig
 add() { fig[$1]="${fig[$1]:-} $2"; }
+# measure NAME CMD...: one figure; a failed run ends the benchmark (exit
+# inside $(...) would end only the subshell).
+measure() {
+  local t
+  t=$(secs "${@:2}") || exit 1
+  add "$1" "$t"
+}
 for round in $(seq "$RUNS"); do
   echo "round $round of $RUNS" >&2
-  add kind_cold "$(secs kind_cold)"
+  measure kind_cold kind_cold
   "$work/kind" delete cluster --name kind-bench >/dev/null 2>&1
-  add labs_cold "$(secs labs start selfhealing)"
-  for _ in $(seq "$WARM"); do add warm "$(secs labs start selfhealing)"; done
-  add list "$(secs labs list)"
-  add stop "$(secs labs stop)"
-  add resume "$(secs labs start selfhealing)"
-  add down "$(secs labs down)"
+  measure labs_cold labs start selfhealing
+  for _ in $(seq "$WARM"); do measure warm labs start selfhealing; done
+  measure list labs list
+  measure stop labs stop
+  measure resume labs start selfhealing
+  measure down labs down
 done
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }

@@ -83,7 +83,7 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 	}
 	// The images load while the system pods come back after a resume.
 	loaded := make(chan error, 1)
-	go func() { loaded <- r.loadImages(ctx) }()
+	go func() { loaded <- r.loadImages(ctx, c) }()
 	if len(restarted) > 0 {
 		if err := r.waitSystemPods(ctx, c, restarted, 3*time.Minute); err != nil {
 			<-loaded

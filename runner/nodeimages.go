@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/labs-dev/labs/runner/images"
 )
 
@@ -22,7 +25,7 @@ func (p Paths) imagesRecord() string { return filepath.Join(p.StateDir, "node-im
 // imports them into each node that lacks this build's images: labs never
 // pulls, and a warm start (every node recorded) builds and loads nothing.
 // The caller holds the cluster lock.
-func (r *Runner) loadImages(ctx context.Context) error {
+func (r *Runner) loadImages(ctx context.Context, c kubernetes.Interface) error {
 	key, err := images.Key()
 	if err != nil {
 		return fmt.Errorf("identifying the workload image: %w", err)
@@ -42,14 +45,7 @@ func (r *Runner) loadImages(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	// The nodes run the engine's architecture; an engine that does not say
-	// (or one labs has no workload for) gets every architecture.
-	var arches []string
-	if f, err := r.Docker.Facts(ctx); err == nil {
-		if a := images.Arch(f.Arch); a != "" {
-			arches = []string{a}
-		}
-	}
+	arches := r.nodeArches(ctx, c)
 	archive, err := images.Archive(arches...)
 	if err != nil {
 		return fmt.Errorf("building the workload image: %w", err)
@@ -74,6 +70,37 @@ func (r *Runner) loadImages(ctx context.Context) error {
 		r.Display.Status(fmt.Sprintf("warning: could not record the loaded images (%v)", err))
 	}
 	r.Display.Done(fmt.Sprintf("images loaded in %.1fs", time.Since(start).Seconds()))
+	return nil
+}
+
+// nodeArches is the one architecture the nodes run, as their kubelets
+// report it (a node image may run emulated, unlike its engine), else the
+// engine's; nil, meaning every architecture, when they differ or labs has
+// no workload for theirs.
+func (r *Runner) nodeArches(ctx context.Context, c kubernetes.Interface) []string {
+	seen := map[string]bool{}
+	if c != nil {
+		if nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
+			for _, n := range nodes.Items {
+				if a := n.Status.NodeInfo.Architecture; a != "" {
+					seen[a] = true
+				}
+			}
+		}
+	}
+	if len(seen) == 0 {
+		if f, err := r.Docker.Facts(ctx); err == nil {
+			seen[f.Arch] = true
+		}
+	}
+	if len(seen) != 1 {
+		return nil
+	}
+	for a := range seen {
+		if arch := images.Arch(a); arch != "" {
+			return []string{arch}
+		}
+	}
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -19,7 +21,7 @@ func TestImagesLoadOnlyWhereMissing(t *testing.T) {
 	if err := cl.Create(ctx, "node:test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.loadImages(ctx); err != nil {
+	if err := r.loadImages(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if cl.loaded != 1 || !slices.Equal(cl.loadedInto, []string{fakeNode}) {
@@ -27,7 +29,7 @@ func TestImagesLoadOnlyWhereMissing(t *testing.T) {
 	}
 	oneArch := cl.archiveSize
 
-	if err := r.loadImages(ctx); err != nil {
+	if err := r.loadImages(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if cl.loaded != 1 {
@@ -38,7 +40,7 @@ func TestImagesLoadOnlyWhereMissing(t *testing.T) {
 	if err := cl.Create(ctx, "node:test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.loadImages(ctx); err != nil {
+	if err := r.loadImages(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if cl.loaded != 2 {
@@ -48,7 +50,7 @@ func TestImagesLoadOnlyWhereMissing(t *testing.T) {
 	if err := os.WriteFile(r.Paths.imagesRecord(), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.loadImages(ctx); err != nil {
+	if err := r.loadImages(ctx, nil); err != nil {
 		t.Fatalf("a damaged record: %v", err)
 	}
 	if cl.loaded != 3 {
@@ -61,10 +63,39 @@ func TestImagesLoadOnlyWhereMissing(t *testing.T) {
 	if err := os.Remove(r.Paths.imagesRecord()); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.loadImages(ctx); err != nil {
+	if err := r.loadImages(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if cl.archiveSize <= oneArch*3/2 {
 		t.Fatalf("all architectures: %d bytes, one: %d", cl.archiveSize, oneArch)
+	}
+}
+
+// The nodes' own architecture wins over the engine's (a node image may run
+// emulated); nodes that differ get every architecture.
+func TestNodeArches(t *testing.T) {
+	node := func(name, arch string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{Architecture: arch}}}
+	}
+	r, _, _ := newTestRunner(t, fake.NewSimpleClientset(), fakeDocker{}) // the engine says x86_64
+	ctx := context.Background()
+	for _, tc := range []struct {
+		nodes []*corev1.Node
+		want  []string
+	}{
+		{[]*corev1.Node{node("a", "arm64"), node("b", "arm64")}, []string{"arm64"}},
+		{[]*corev1.Node{node("a", "arm64"), node("b", "amd64")}, nil},
+		{[]*corev1.Node{node("a", "")}, []string{"amd64"}},
+		{[]*corev1.Node{node("a", "s390x")}, nil},
+	} {
+		c := fake.NewSimpleClientset()
+		for _, n := range tc.nodes {
+			if _, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := r.nodeArches(ctx, c); !slices.Equal(got, tc.want) {
+			t.Errorf("nodes %v: arches %v, want %v", tc.nodes[0].Status.NodeInfo.Architecture, got, tc.want)
+		}
 	}
 }

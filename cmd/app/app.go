@@ -127,6 +127,13 @@ func withSignals(parent context.Context) (context.Context, func() os.Signal, fun
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) error {
 	streams := f.Streams
 	root := NewRootCommand(f)
+	// Before any hook: a command's own PersistentPreRun (kubectl's) would
+	// shadow the root's.
+	if cmd, _, err := root.Find(args); err == nil {
+		if err := platformMay(runtime.GOOS, cmd); err != nil {
+			return err
+		}
+	}
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -154,9 +161,6 @@ through hands-on lab steps, and checks each step against the live cluster.
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			routeClientLogs(f.Debug || f.Getenv("LABS_DEBUG") != "", f.Streams.ErrOut)
-			if err := platformMay(runtime.GOOS, cmd); err != nil {
-				return err
-			}
 			return submissionMay(f, cmd)
 		},
 	}

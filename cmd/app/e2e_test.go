@@ -81,7 +81,7 @@ func TestIntegrationScripts(t *testing.T) {
 					// 09-bundle deletes the cached node image and imports it
 					// back; should it stop half-way, the image gets its name
 					// back here.
-					env.Defer(func() { restoreNodeImage(t) })
+					env.Defer(func() { restoreNodeImage(t, env.WorkDir) })
 					// 07-watch's terminals (one tmux server each, so a new
 					// one never races the last one's exit), should it stop
 					// half-way.
@@ -99,14 +99,24 @@ func TestIntegrationScripts(t *testing.T) {
 }
 
 // restoreNodeImage gives the node image its name back from 09-bundle's
-// copy, if it lost it, and removes the copy's name.
-func restoreNodeImage(t *testing.T) {
+// copy if it lost it (from the bundle itself if the copy is gone too: this
+// machine cannot pull it), and removes the copy's name.
+func restoreNodeImage(t *testing.T, workDir string) {
 	img := os.Getenv("KIND_NODE_IMAGE")
 	const copyName = "labs-e2e/node:bundle"
-	if exec.Command("docker", "image", "inspect", copyName).Run() != nil {
-		return
-	}
-	if img != "" && exec.Command("docker", "image", "inspect", img).Run() != nil {
+	present := func(ref string) bool { return exec.Command("docker", "image", "inspect", ref).Run() == nil }
+	if img != "" && !present(img) {
+		if !present(copyName) {
+			saved := filepath.Join(workDir, "stick", "images", "node.tar.gz")
+			if _, err := os.Stat(saved); err != nil {
+				t.Errorf("the node image %s is gone and no bundle holds it", img)
+				return
+			}
+			if out, err := exec.Command("sh", "-c", `gunzip -c "$1" | docker load`, "sh", saved).CombinedOutput(); err != nil {
+				t.Errorf("loading the node image back from %s: %v: %s", saved, err, out)
+				return
+			}
+		}
 		if out, err := exec.Command("docker", "tag", copyName, img).CombinedOutput(); err != nil {
 			t.Errorf("putting back the node image %s: %v: %s", img, err, out)
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -15,8 +16,10 @@ func platformMay(goos string, cmd *cobra.Command) error {
 	if goos != "windows" {
 		return nil
 	}
-	switch cmd.CommandPath() {
-	case "labs", "labs help", "labs version", "labs list", "labs show", "labs lint", "labs completion":
+	// The subcommand: the first word after "labs" ("" for labs itself).
+	first, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), "labs"), " "), " ")
+	switch first {
+	case "", "help", "version", "list", "show", "lint", "completion", "__complete", "__completeNoDesc":
 		return nil
 	}
 	return fmt.Errorf("%s does not run on Windows itself yet (its progress and cluster locks need Linux or macOS).\n"+

@@ -93,6 +93,11 @@ image into Docker, and make it the node image labs starts clusters with.`,
 				return err
 			}
 			disp.Done(fmt.Sprintf("node image %s loaded and made labs' default", m.NodeImage))
+			for _, v := range []string{"LABS_NODE_IMAGE", "KIND_NODE_IMAGE"} {
+				if img := f.Getenv(v); img != "" && img != m.NodeImage {
+					fmt.Fprintf(f.Streams.ErrOut, "note: $%s=%s comes first; unset it to start clusters with the imported image\n", v, img)
+				}
+			}
 			fmt.Fprintln(f.Streams.Out, "Ready: `labs start selfhealing` needs no network now.")
 			return nil
 		},

@@ -5,6 +5,7 @@
 package bundle
 
 import (
+	"archive/tar"
 	"bufio"
 	"compress/gzip"
 	"context"
@@ -54,6 +55,7 @@ type Docker interface {
 	ImagePresent(ctx context.Context, ref string) (bool, error)
 	SaveImage(ctx context.Context, ref string, w io.Writer) error
 	LoadImage(ctx context.Context, r io.Reader) error
+	TagImage(ctx context.Context, ref, tag string) error
 }
 
 // CreateOptions say what goes into a new bundle.
@@ -85,11 +87,33 @@ func Create(ctx context.Context, d Docker, o CreateOptions) (*Manifest, error) {
 	} else if !ok {
 		return nil, fmt.Errorf("the node image %s is not in Docker here: start a lab once with it (`labs start LAB --node-image %s`) or load it, then run `labs bundle create` again", o.NodeImage, o.NodeImage)
 	}
+	// A reference by digest (kind's default is one) would be saved
+	// untagged and could not be started by name offline: it goes into the
+	// bundle under its tag alone.
+	if i := strings.Index(o.NodeImage, "@"); i > 0 {
+		tag := o.NodeImage[:i]
+		if !strings.Contains(tag[strings.LastIndex(tag, "/")+1:], ":") {
+			tag += ":latest"
+		}
+		if err := d.TagImage(ctx, o.NodeImage, tag); err != nil {
+			return nil, err
+		}
+		o.NodeImage = tag
+	}
+	// The work folder: beside DIR when DIR is new, inside it when it
+	// exists (an empty stick's mount point, whose parent is not writable).
+	inside := false
+	if _, err := os.Stat(o.Dir); err == nil {
+		inside = true
+	}
 	parent := filepath.Dir(filepath.Clean(o.Dir))
+	if inside {
+		parent = o.Dir
+	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(o.Dir)+".partial-")
+	tmp, err := os.MkdirTemp(parent, ".labs-bundle-partial-")
 	if err != nil {
 		return nil, fmt.Errorf("creating the bundle: %w", err)
 	}
@@ -142,18 +166,62 @@ func Create(ctx context.Context, d Docker, o CreateOptions) (*Manifest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// The folder may exist empty: rename does not replace a directory on
-	// every system, so an empty one goes first.
-	_ = os.Remove(o.Dir)
-	if err := os.Rename(tmp, o.Dir); err != nil {
+	if err := syncTree(tmp); err != nil {
+		return nil, fmt.Errorf("writing the bundle to disk: %w", err)
+	}
+	if err := moveInto(tmp, o.Dir, inside); err != nil {
 		return nil, fmt.Errorf("moving the bundle into place: %w", err)
 	}
 	done = true
-	// MkdirTemp made it private; a stick is for everyone in the room.
-	if err := os.Chmod(o.Dir, 0o755); err != nil {
-		return nil, err
-	}
 	return m, nil
+}
+
+// moveInto puts the finished work folder tmp in place as dir: a rename of
+// the folder, or of each entry when tmp is inside dir. What was moved goes
+// again on failure, so dir is as it was.
+func moveInto(tmp, dir string, inside bool) error {
+	if !inside {
+		if err := os.Rename(tmp, dir); err != nil {
+			return err
+		}
+		// MkdirTemp made it private; a stick is for everyone in the room.
+		return os.Chmod(dir, 0o755)
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	var moved []string
+	for _, e := range entries {
+		dst := filepath.Join(dir, e.Name())
+		if err := os.Rename(filepath.Join(tmp, e.Name()), dst); err != nil {
+			for _, m := range moved {
+				_ = os.RemoveAll(m)
+			}
+			return err
+		}
+		moved = append(moved, dst)
+	}
+	return os.Remove(tmp)
+}
+
+// syncTree flushes every file and folder under dir to the disk, so a stick
+// pulled out right after "ready" holds the whole bundle.
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+			return err
+		}
+		return nil
+	})
 }
 
 func emptyOrMissing(dir string) error {
@@ -347,10 +415,13 @@ func Verify(dir string, progress func(string)) (*Manifest, error) {
 	sort.Strings(paths)
 	for _, p := range paths {
 		progress("checking " + p)
-		got, err := fileSum(filepath.Join(dir, filepath.FromSlash(p)))
-		if errors.Is(err, fs.ErrNotExist) {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if fi, err := os.Lstat(full); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("bundle %s: %s is missing; copy the whole folder again", dir, p)
+		} else if err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("bundle %s: %s is not a plain file (a link or a device); copy the whole folder again", dir, p)
 		}
+		got, err := fileSum(full)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: reading %s: %w", dir, p, err)
 		}
@@ -394,7 +465,7 @@ func readSums(dir string) (map[string]string, error) {
 			continue
 		}
 		m := sumLine.FindStringSubmatch(line)
-		if m == nil || strings.Contains(m[2], "..") || filepath.IsAbs(m[2]) {
+		if m == nil || !filepath.IsLocal(filepath.FromSlash(m[2])) {
 			return nil, fmt.Errorf("bundle %s: %s line %d is not `SHA256  PATH`: the file is damaged; copy the whole folder again", dir, SumsFile, n)
 		}
 		sums[m[2]] = m[1]
@@ -415,6 +486,15 @@ func Import(ctx context.Context, d Docker, dir string, progress func(string)) (*
 	}
 	if err := d.Preflight(ctx); err != nil {
 		return nil, err
+	}
+	// docker load tags whatever the archive names: it must name exactly the
+	// node image, or it could replace other images of this machine.
+	tags, err := savedTags(filepath.Join(dir, NodeFile))
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %s: %w", dir, NodeFile, err)
+	}
+	if len(tags) != 1 || tags[0] != m.NodeImage {
+		return nil, fmt.Errorf("bundle %s: %s holds the images %v, expected only %s; this bundle was not made by labs bundle create", dir, NodeFile, tags, m.NodeImage)
 	}
 	progress(fmt.Sprintf("loading the node image %s into Docker (a minute or so)", m.NodeImage))
 	f, err := os.Open(filepath.Join(dir, NodeFile))
@@ -437,6 +517,45 @@ func Import(ctx context.Context, d Docker, dir string, progress func(string)) (*
 		return nil, fmt.Errorf("bundle %s: Docker loaded %s but holds no image %s afterwards", dir, NodeFile, m.NodeImage)
 	}
 	return m, nil
+}
+
+// savedTags reads the names a gzipped `docker save` archive gives its
+// images (its manifest.json).
+func savedTags(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("no manifest.json in it: not a docker save archive")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Name != "manifest.json" {
+			continue
+		}
+		var entries []struct{ RepoTags []string }
+		if err := json.NewDecoder(tr).Decode(&entries); err != nil {
+			return nil, fmt.Errorf("its manifest.json: %w", err)
+		}
+		var tags []string
+		for _, e := range entries {
+			tags = append(tags, e.RepoTags...)
+		}
+		if len(entries) != 1 {
+			return append(tags, fmt.Sprintf("(%d images)", len(entries))), nil
+		}
+		return tags, nil
+	}
 }
 
 func readme(m *Manifest) string {

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -13,25 +14,58 @@ import (
 	"github.com/labs-dev/labs/runner/buildinfo"
 )
 
-// fakeDocker holds one image, saved as fixed bytes; LoadImage records what
-// it was given.
+// fakeDocker holds images by name, each saved as a real `docker save`
+// tar (a layer and a manifest.json naming it); LoadImage records what it
+// was given.
 type fakeDocker struct {
-	image  string
-	saved  []byte
-	loaded []byte
-	loads  int
+	images   map[string]bool
+	tagged   map[string]string
+	layer    []byte
+	loaded   []byte
+	loads    int
+	manifest string // if set, the manifest.json saved instead
+}
+
+func newFake(names ...string) *fakeDocker {
+	f := &fakeDocker{images: map[string]bool{}, tagged: map[string]string{}, layer: bytes.Repeat([]byte("layer "), 50000)}
+	for _, n := range names {
+		f.images[n] = true
+	}
+	return f
 }
 
 func (f *fakeDocker) Preflight(context.Context) error { return nil }
 func (f *fakeDocker) ImagePresent(_ context.Context, ref string) (bool, error) {
-	return ref == f.image, nil
+	return f.images[ref], nil
 }
-func (f *fakeDocker) SaveImage(_ context.Context, ref string, w io.Writer) error {
-	if ref != f.image {
+func (f *fakeDocker) TagImage(_ context.Context, ref, tag string) error {
+	if !f.images[ref] {
 		return errors.New("no such image")
 	}
-	_, err := w.Write(f.saved)
-	return err
+	f.images[tag], f.tagged[tag] = true, ref
+	return nil
+}
+func (f *fakeDocker) SaveImage(_ context.Context, ref string, w io.Writer) error {
+	if !f.images[ref] {
+		return errors.New("no such image")
+	}
+	manifest := f.manifest
+	if manifest == "" {
+		manifest = `[{"Config":"c.json","RepoTags":["` + ref + `"],"Layers":["l/layer.tar"]}]`
+	}
+	tw := tar.NewWriter(w)
+	for _, file := range []struct {
+		name string
+		body []byte
+	}{{"l/layer.tar", f.layer}, {"manifest.json", []byte(manifest)}} {
+		if err := tw.WriteHeader(&tar.Header{Name: file.name, Mode: 0o644, Size: int64(len(file.body))}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(file.body); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
 }
 func (f *fakeDocker) LoadImage(_ context.Context, r io.Reader) error {
 	b, err := io.ReadAll(r)
@@ -41,7 +75,7 @@ func (f *fakeDocker) LoadImage(_ context.Context, r io.Reader) error {
 
 func newBundle(t *testing.T) (string, *fakeDocker) {
 	t.Helper()
-	d := &fakeDocker{image: "node:test", saved: bytes.Repeat([]byte("layer "), 50000)}
+	d := newFake("node:test")
 	self := filepath.Join(t.TempDir(), "labs")
 	if err := os.WriteFile(self, []byte("#!labs"), 0o755); err != nil {
 		t.Fatal(err)
@@ -78,8 +112,8 @@ func TestCreateImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.NodeImage != "node:test" || !bytes.Equal(d.loaded, d.saved) {
-		t.Fatalf("loaded %d bytes, saved %d", len(d.loaded), len(d.saved))
+	if m.NodeImage != "node:test" || !bytes.Contains(d.loaded, d.layer) {
+		t.Fatalf("loaded %d bytes, not the saved layer", len(d.loaded))
 	}
 	// Nothing beside the bundle: the work folder was renamed into place.
 	entries, _ := os.ReadDir(filepath.Dir(dir))
@@ -130,7 +164,7 @@ func TestImportRefusesDamage(t *testing.T) {
 
 // Create refuses what it cannot do cleanly and leaves nothing behind.
 func TestCreateRefuses(t *testing.T) {
-	d := &fakeDocker{image: "node:test", saved: []byte("x")}
+	d := newFake("node:test")
 	full := t.TempDir()
 	if err := os.WriteFile(filepath.Join(full, "keep.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -180,5 +214,82 @@ func TestBinariesFromRelease(t *testing.T) {
 	}
 	if _, err := binaries(CreateOptions{Self: os.Args[0], Binaries: t.TempDir()}); err == nil {
 		t.Error("an empty release folder was accepted")
+	}
+}
+
+// kind's default node image is a reference by digest: the bundle holds it
+// under its tag, which a learner's labs starts offline.
+func TestDigestReferenceBundledByTag(t *testing.T) {
+	ref := "kindest/node:v1.34.0@sha256:" + strings.Repeat("ab", 32)
+	d := newFake(ref)
+	dir := filepath.Join(t.TempDir(), "stick")
+	m, err := Create(context.Background(), d, CreateOptions{Dir: dir, NodeImage: ref, Self: os.Args[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.NodeImage != "kindest/node:v1.34.0" || d.tagged["kindest/node:v1.34.0"] != ref {
+		t.Fatalf("bundled as %q (tagged %v)", m.NodeImage, d.tagged)
+	}
+	if _, err := Import(context.Background(), d, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An archive that names other images than the manifest's node image is
+// refused before anything is loaded: docker load would tag them all.
+func TestImportRefusesOtherImages(t *testing.T) {
+	d := newFake("node:test")
+	d.manifest = `[{"Config":"c.json","RepoTags":["node:test","ubuntu:latest"],"Layers":[]}]`
+	self := filepath.Join(t.TempDir(), "labs")
+	if err := os.WriteFile(self, []byte("#!labs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "stick")
+	if _, err := Create(context.Background(), d, CreateOptions{Dir: dir, NodeImage: "node:test", Self: self}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Import(context.Background(), d, dir, nil)
+	if err == nil || !strings.Contains(err.Error(), "expected only node:test") || d.loads != 0 {
+		t.Fatalf("err %v, %d loads", err, d.loads)
+	}
+}
+
+// An empty folder that exists (a stick's mount point) is filled in place,
+// its parent untouched; a link in a bundle is refused.
+func TestCreateIntoExistingFolderAndLinks(t *testing.T) {
+	parent := t.TempDir()
+	stick := filepath.Join(parent, "stick")
+	if err := os.Mkdir(stick, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o555); err != nil { // not writable (but by root)
+		t.Fatal(err)
+	}
+	defer os.Chmod(parent, 0o755)
+	d := newFake("node:test")
+	if _, err := Create(context.Background(), d, CreateOptions{Dir: stick, NodeImage: "node:test", Self: os.Args[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadDir(parent); len(got) != 1 {
+		t.Errorf("beside the stick: %v", got)
+	}
+	entries, _ := os.ReadDir(stick)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("work folder left: %s", e.Name())
+		}
+	}
+	if _, err := Verify(stick, nil); err != nil {
+		t.Fatal(err)
+	}
+	readme := filepath.Join(stick, ReadmeFile)
+	if err := os.Remove(readme); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/null", readme); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(stick, nil); err == nil || !strings.Contains(err.Error(), "not a plain file") {
+		t.Errorf("a link: %v", err)
 	}
 }

@@ -61,3 +61,15 @@ func (e *Engine) LoadImage(ctx context.Context, r io.Reader) error {
 		}
 	}
 }
+
+// TagImage gives image ref the name tag as well.
+func (e *Engine) TagImage(ctx context.Context, ref, tag string) error {
+	cli, err := e.client()
+	if err != nil {
+		return err
+	}
+	if err := cli.ImageTag(ctx, ref, tag); err != nil {
+		return fmt.Errorf("naming image %s %s: %w", ref, tag, err)
+	}
+	return nil
+}

@@ -235,7 +235,7 @@ func (c *Cluster) LoadImageArchive(ctx context.Context, archive []byte, names []
 		}
 	}
 	if len(ns) != len(names) {
-		return fmt.Errorf("cluster %q has %d of the nodes %v", c.name, len(ns), names)
+		return fmt.Errorf("expected cluster %q to have the nodes %v; found %d of them (one was removed behind labs' back): `labs down` then `labs start LAB` rebuilds it (your progress is kept)", c.name, names, len(ns))
 	}
 	errs := make([]error, len(ns))
 	var wg sync.WaitGroup
