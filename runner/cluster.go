@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -70,6 +71,15 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 		}()
 	}
 	c, err = r.client()
+	if exists && (err != nil || r.apiReady(ctx, c, 2*time.Second) != nil) {
+		// The kubeconfig kept from before may be stale (a Docker restart
+		// can move the API server's port) or damaged: read it anew, then
+		// wait.
+		if err := r.refreshKubeconfig(); err != nil {
+			return nil, err
+		}
+		c, err = r.client()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -132,18 +142,35 @@ func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[stri
 			}
 		}
 	}
-	// kind writes the kubeconfig afresh: the namespace the learner's
-	// `labs kubectl` defaults to (the current lab's) must survive it.
+	// Nodes that ran all along keep their API server's address: the
+	// kubeconfig labs wrote stands (ensureCluster rewrites it should the
+	// API server not answer through it). Reading it anew from kind costs
+	// two docker commands, most of a warm start.
+	if len(stopped) == 0 {
+		if _, err := os.Stat(r.Paths.Kubeconfig()); err == nil {
+			return restarted, nil
+		}
+	}
+	if err := r.refreshKubeconfig(); err != nil {
+		return nil, err
+	}
+	return restarted, nil
+}
+
+// refreshKubeconfig writes the cluster's kubeconfig afresh from kind,
+// keeping the namespace the learner's `labs kubectl` defaults to (the
+// current lab's).
+func (r *Runner) refreshKubeconfig() error {
 	ns := r.kubeconfigNamespace()
 	if err := r.Cluster.WriteKubeconfig(); err != nil {
-		return nil, fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start LAB` (your progress is kept)", r.Cluster.Name(), err)
+		return fmt.Errorf("cluster %s exists but is not usable (%v); run `labs down` then `labs start LAB` (your progress is kept)", r.Cluster.Name(), err)
 	}
 	if ns != "" {
 		if err := r.writeKubeconfigFor(r.Paths.Kubeconfig(), ns); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return restarted, nil
+	return nil
 }
 
 // missingNodes are the node containers a whole cluster has and this one

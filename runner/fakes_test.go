@@ -20,6 +20,8 @@ type fakeCluster struct {
 	loadedInto  []string
 	archiveSize int
 	ids         int
+	// kubeconfigWrites counts WriteKubeconfig calls.
+	kubeconfigWrites int
 	// kubeconfig, if set, is rewritten by WriteKubeconfig as kind does:
 	// a fresh file, without a namespace.
 	kubeconfig string
@@ -30,6 +32,7 @@ const fakeNode = "labs-test-control-plane"
 func (f *fakeCluster) Name() string        { return "labs-test" }
 func (f *fakeCluster) NodeNames() []string { return []string{fakeNode} }
 func (f *fakeCluster) WriteKubeconfig() error {
+	f.kubeconfigWrites++
 	if f.kubeconfig == "" {
 		return nil
 	}

@@ -99,3 +99,39 @@ func TestNodeArches(t *testing.T) {
 		}
 	}
 }
+
+// A warm start keeps the kubeconfig labs wrote (reading it anew from kind
+// costs two docker commands); a resume of stopped nodes, or a kubeconfig
+// that is gone, has it written afresh.
+func TestWarmStartKeepsKubeconfig(t *testing.T) {
+	r, cl, _ := newTestRunner(t, fake.NewSimpleClientset(readyNode()), fakeDocker{})
+	ctx := context.Background()
+	if err := r.Start(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	before := cl.kubeconfigWrites
+	if err := r.Start(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if cl.kubeconfigWrites != before {
+		t.Errorf("a warm start rewrote the kubeconfig (%d writes)", cl.kubeconfigWrites-before)
+	}
+	if err := cl.StopNodes(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if cl.kubeconfigWrites != before+1 {
+		t.Errorf("a resume wrote the kubeconfig %d times, want 1", cl.kubeconfigWrites-before)
+	}
+	if err := os.Remove(r.Paths.Kubeconfig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if cl.kubeconfigWrites != before+2 {
+		t.Errorf("a missing kubeconfig was not written (%d writes)", cl.kubeconfigWrites-before)
+	}
+}
