@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labs-dev/labs/cmd/cmdutil"
-	"github.com/labs-dev/labs/content"
 	"github.com/labs-dev/labs/runner"
 	"github.com/labs-dev/labs/runner/buildinfo"
 	"github.com/labs-dev/labs/runner/bundle"
@@ -49,7 +48,7 @@ and SHA256SUMS. About 500 MB; a minute or two. Ctrl-C leaves nothing.`,
 			}
 			d := docker.New()
 			defer d.Close()
-			disp := display(f)
+			disp := f.Display()
 			o := bundle.CreateOptions{Dir: args[0], NodeImage: f.DefaultNodeImage(), Self: exe, Binaries: binaries,
 				Build: buildinfo.Get(f.Version), Progress: disp.Status}
 			m, err := bundle.Create(cmd.Context(), d, o)
@@ -84,7 +83,7 @@ image into Docker, and make it the node image labs starts clusters with.`,
 			}
 			d := docker.New()
 			defer d.Close()
-			disp := display(f)
+			disp := f.Display()
 			m, err := bundle.Import(cmd.Context(), d, args[0], disp.Status)
 			if err != nil {
 				return err
@@ -102,8 +101,4 @@ image into Docker, and make it the node image labs starts clusters with.`,
 			return nil
 		},
 	}
-}
-
-func display(f *cmdutil.Factory) *runner.Display {
-	return runner.NewDisplay(f.Streams.ErrOut, content.Style{Color: f.Color(f.Streams.ErrOut)}, cmdutil.IsTerminal(f.Streams.ErrOut) && f.Getenv("TERM") != "dumb")
 }

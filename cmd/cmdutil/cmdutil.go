@@ -158,8 +158,7 @@ func (f *Factory) Runner() (*runner.Runner, error) {
 	}
 	eng := docker.New()
 	outStyle := content.Style{Color: f.Color(f.Streams.Out), Width: 80}
-	errStyle := content.Style{Color: f.Color(f.Streams.ErrOut)}
-	display := runner.NewDisplay(f.Streams.ErrOut, errStyle, IsTerminal(f.Streams.ErrOut) && f.Getenv("TERM") != "dumb")
+	display := f.Display()
 	cl := kindcluster.New(f.ClusterName(), paths.Kubeconfig(), eng, kindcluster.WithStatus(display.Status))
 	r := &runner.Runner{
 		Cluster:    cl,
@@ -316,6 +315,12 @@ func (f *Factory) DefaultNodeImage() string {
 		}
 	}
 	return kindcluster.DefaultNodeImage
+}
+
+// Display is the progress and status display on stderr: timed lines,
+// coloured and redrawn on a terminal, plain when piped.
+func (f *Factory) Display() *runner.Display {
+	return runner.NewDisplay(f.Streams.ErrOut, content.Style{Color: f.Color(f.Streams.ErrOut)}, IsTerminal(f.Streams.ErrOut) && f.Getenv("TERM") != "dumb")
 }
 
 // Run adapts a use case of the runner into a cobra RunE: it builds the
