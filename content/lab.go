@@ -121,7 +121,8 @@ type Step struct {
 	Solve  string
 	Hint   string
 	// CheckLines are the lines of the file where each of Checks starts
-	// (its entry in the ```check block), for messages.
+	// (its entry in the ```check block), for lint's messages; nil when
+	// parsed by ParseLinted.
 	CheckLines []int
 	// SolveLine is the line of the ```solve fence, for messages.
 	SolveLine int

@@ -9,8 +9,10 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/labs-dev/labs/content"
 )
@@ -28,6 +30,9 @@ type Source struct {
 	// Origin is what `labs list` shows: BuiltIn or the folder's path.
 	Origin string
 	FS     fs.FS
+	// Linted: `labs lint` has passed every file (the built-in labs, linted
+	// by `make test`), so loading them skips compiling their checks.
+	Linted bool
 }
 
 // DirSource is a folder of lab files on disk.
@@ -40,14 +45,16 @@ type Entry struct {
 	// File is where the original was read: a file name inside Origin.
 	File string
 	// Translations by language ("ko"): same steps, checks and solutions,
-	// other prose (`labs lint` proves it).
+	// other prose (`labs lint` proves it). A built-in lab's translation
+	// into a language other than the catalog's is listed but not parsed
+	// (nil): see LoadCatalogIn.
 	Translations map[string]*content.Lab
 }
 
 // In returns the lab in lang, or the original when it has no such
-// translation.
+// translation (or it was not parsed).
 func (e *Entry) In(lang string) *content.Lab {
-	if t, ok := e.Translations[lang]; ok {
+	if t := e.Translations[lang]; t != nil {
 		return t
 	}
 	return e.Lab
@@ -100,13 +107,33 @@ func LoadCatalog(sources ...Source) (*Catalog, error) {
 // workload image from a registry: images.Registry.Rewrite), lab files
 // named by path included.
 func LoadCatalogRewriting(rewrite func([]byte) []byte, sources ...Source) (*Catalog, error) {
+	return loadCatalog(nil, rewrite, sources...)
+}
+
+// LoadCatalogIn is LoadCatalogRewriting for a learner who reads lang (""
+// for the originals): the translations of linted sources (the built-in
+// labs) into other languages are listed, not parsed, since no command of
+// this process shows them. Catalog.Lang is lang.
+func LoadCatalogIn(lang string, rewrite func([]byte) []byte, sources ...Source) (*Catalog, error) {
+	c, err := loadCatalog(&lang, rewrite, sources...)
+	if err != nil {
+		return nil, err
+	}
+	c.Lang = lang
+	return c, nil
+}
+
+// loadCatalog loads the sources; with only set, a linted source's
+// translations into another language than *only are not parsed.
+func loadCatalog(only *string, rewrite func([]byte) []byte, sources ...Source) (*Catalog, error) {
 	c := &Catalog{clashes: map[string]error{}, rewrite: rewrite}
 	byID := map[string]*Entry{}
 	type pending struct {
 		src  Source
 		name string
-		lab  *content.Lab
+		lab  *content.Lab // nil: not parsed
 		lang string
+		id   string
 	}
 	var translations []pending
 	for _, src := range sources {
@@ -114,22 +141,45 @@ func LoadCatalogRewriting(rewrite func([]byte) []byte, sources ...Source) (*Cata
 		if err != nil {
 			return nil, fmt.Errorf("listing labs in %s: %w", src.Origin, err)
 		}
-		for _, n := range names {
-			if n == "README.md" {
+		names = slices.DeleteFunc(names, func(n string) bool { return n == "README.md" })
+		// Parsing is most of what a command such as `labs list` costs:
+		// the files are parsed side by side, then taken in name order.
+		labs := make([]*content.Lab, len(names))
+		errs := make([]error, len(names))
+		var wg sync.WaitGroup
+		unread := func(n string) bool {
+			_, lang := LabFileLang(n)
+			return src.Linted && only != nil && lang != "" && lang != *only
+		}
+		for i, n := range names {
+			if unread(n) {
 				continue
 			}
-			lab, err := readLab(src.FS, n, rewrite)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				labs[i], errs[i] = readLab(src.FS, n, src.Linted, rewrite)
+			}()
+		}
+		wg.Wait()
+		for i, n := range names {
+			lab, err := labs[i], errs[i]
+			id, lang := LabFileLang(n)
+			if unread(n) {
+				// Listed under its language, not parsed (nil).
+				translations = append(translations, pending{src, n, nil, lang, id})
+				continue
+			}
 			if err != nil {
 				c.broken = append(c.broken, Broken{src.Origin, n, err})
 				continue
 			}
-			id, lang := LabFileLang(n)
 			if lab.ID != id {
 				c.broken = append(c.broken, Broken{src.Origin, n, fmt.Errorf("%s: lab id %q must match the file name %q", n, lab.ID, id)})
 				continue
 			}
 			if lang != "" {
-				translations = append(translations, pending{src, n, lab, lang})
+				translations = append(translations, pending{src, n, lab, lang, id})
 				continue
 			}
 			if prev, ok := byID[id]; ok {
@@ -144,12 +194,12 @@ func LoadCatalogRewriting(rewrite func([]byte) []byte, sources ...Source) (*Cata
 		}
 	}
 	for _, t := range translations {
-		e, ok := byID[t.lab.ID]
+		e, ok := byID[t.id]
 		if !ok || e.Origin != t.src.Origin {
-			why := fmt.Errorf("%s: a translation needs its original %s.md beside it", t.name, t.lab.ID)
+			why := fmt.Errorf("%s: a translation needs its original %s.md beside it", t.name, t.id)
 			for _, b := range c.broken {
-				if b.Origin == t.src.Origin && b.File == t.lab.ID+".md" {
-					why = fmt.Errorf("%s: its original %s.md does not load", t.name, t.lab.ID)
+				if b.Origin == t.src.Origin && b.File == t.id+".md" {
+					why = fmt.Errorf("%s: its original %s.md does not load", t.name, t.id)
 				}
 			}
 			c.broken = append(c.broken, Broken{t.src.Origin, t.name, why})
@@ -161,24 +211,27 @@ func LoadCatalogRewriting(rewrite func([]byte) []byte, sources ...Source) (*Cata
 	return c, nil
 }
 
-func readLab(fsys fs.FS, name string, rewrite func([]byte) []byte) (*content.Lab, error) {
+func readLab(fsys fs.FS, name string, linted bool, rewrite func([]byte) []byte) (*content.Lab, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading lab %s: %w", name, err)
 	}
 	defer f.Close()
-	return parseLab(f, name, rewrite)
+	return parseLab(f, name, linted, rewrite)
 }
 
 // parseLab reads at most one byte more than a lab may have, so a huge file
 // is refused (by content.Parse) without being read whole.
-func parseLab(r io.Reader, name string, rewrite func([]byte) []byte) (*content.Lab, error) {
+func parseLab(r io.Reader, name string, linted bool, rewrite func([]byte) []byte) (*content.Lab, error) {
 	src, err := readLabBytes(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading lab %s: %w", name, err)
 	}
 	if rewrite != nil && len(src) <= content.MaxLabSize {
 		src = rewrite(src)
+	}
+	if linted {
+		return content.ParseLinted(name, src)
 	}
 	return content.Parse(name, src)
 }
@@ -294,5 +347,5 @@ func (c *Catalog) parseFile(name string) (*content.Lab, error) {
 		return nil, fmt.Errorf("reading lab file: %w", err)
 	}
 	defer f.Close()
-	return parseLab(f, path.Base(filepath.ToSlash(name)), c.rewrite)
+	return parseLab(f, path.Base(filepath.ToSlash(name)), false, c.rewrite)
 }

@@ -117,3 +117,75 @@ func TestCatalogLanguage(t *testing.T) {
 		t.Errorf("Find(draft.md) = %v, %v", l, err)
 	}
 }
+
+// A linted source (the built-in labs) loads without compiling its checks:
+// a check whose CEL does not compile still loads there, with its capture
+// declared, while the same file in a folder is set aside as broken.
+func TestLintedSourceSkipsCheckCompile(t *testing.T) {
+	lab := "---\nid: demo\ntitle: Demo\nsummary: s\nnamespace: demo\n---\n" +
+		"## One\n```check\n- {type: object, kind: Node, expr: 'object.spec.(', capture: {NODE: 'object.metadata.name'}}\n```\n```solve\ntrue\n```\n" +
+		"## Two\nCordon ${NODE}.\n```check\n- {type: object, kind: Node, name: '${NODE}', expr: 'true'}\n```\n```solve\ntrue\n```\n"
+	fsys := fstest.MapFS{"demo.md": {Data: []byte(lab)}}
+	folder, err := LoadCatalog(Source{Origin: "/course", FS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(folder.Broken()) != 1 || !strings.Contains(folder.Broken()[0].Err.Error(), "expr") {
+		t.Fatalf("folder: broken = %v, want demo.md refused for its expr", folder.Broken())
+	}
+	linted, err := LoadCatalog(Source{Origin: BuiltIn, FS: fsys, Linted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(linted.Broken()) != 0 || len(linted.All()) != 1 {
+		t.Fatalf("linted: labs %v, broken %v; want demo loaded", linted.All(), linted.Broken())
+	}
+	if got := linted.All()[0].Captures; len(got) != 1 || got["NODE"] != 0 {
+		t.Fatalf("captures = %v, want NODE from step 1", got)
+	}
+}
+
+// What loading the catalog costs a command such as `labs list`: the
+// built-in labs as the binary loads them (linted) and fully validated.
+func BenchmarkLoadCatalog(b *testing.B) {
+	for _, linted := range []bool{true, false} {
+		b.Run(map[bool]string{true: "linted", false: "validated"}[linted], func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := LoadCatalogIn("", nil, Source{Origin: BuiltIn, FS: labs.FS, Linted: linted}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A learner reading English does not pay for parsing the built-in labs'
+// Korean files: they are listed (labs list shows the language) but not
+// parsed; a learner reading Korean gets them parsed; a folder's
+// translations are always parsed (and checked).
+func TestLoadCatalogInParsesOnlyTheLearnersLanguage(t *testing.T) {
+	ko := strings.Replace(demoLab, "title: Demo", "title: 데모", 1)
+	fsys := fstest.MapFS{"demo.md": {Data: []byte(demoLab)}, "demo.ko.md": {Data: []byte(ko)}}
+	en, err := LoadCatalogIn("", nil, Source{Origin: BuiltIn, FS: fsys, Linted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := en.Entry("demo")
+	if tr, listed := e.Translations["ko"]; !listed || tr != nil || e.In("ko").Title != "Demo" || !en.Languages()["ko"] {
+		t.Fatalf("English learner: ko listed %v, parsed %v", listed, tr != nil)
+	}
+	kor, err := LoadCatalogIn("ko", nil, Source{Origin: BuiltIn, FS: fsys, Linted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kor.Entry("demo").In("ko").Title; got != "데모" || kor.Lang != "ko" {
+		t.Fatalf("Korean learner: title %q, lang %q", got, kor.Lang)
+	}
+	folder, err := LoadCatalogIn("", nil, Source{Origin: "/course", FS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if folder.Entry("demo").Translations["ko"] == nil {
+		t.Fatal("a folder's translation was not parsed")
+	}
+}

@@ -164,6 +164,9 @@ func (r *Runner) evaluate(ctx context.Context, s *session, opts CheckOptions) (v
 	if err := r.reachable(ctx, c, min(max(wait, 3*time.Second), 10*time.Second)); err != nil {
 		return verdict{}, err
 	}
+	if err := r.settle(ctx, c); err != nil {
+		return verdict{}, err
+	}
 	passed := map[int]bool{}
 	for _, i := range prog.Passed {
 		passed[i] = true

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -49,29 +50,43 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 	}
 	exists := len(nodes) > 0
 	var restarted map[string]time.Time
+	var early *imageLoad
+	// The nodes of a cluster created or resumed moments ago are left to
+	// become Ready (settle waits for them); refreshed: the kubeconfig was
+	// just read anew.
+	starting := r.startingRecorded()
+	refreshed := false
 	if exists {
-		if restarted, err = r.resume(ctx, nodes); err != nil {
+		if restarted, refreshed, err = r.resume(ctx, nodes); err != nil {
 			return nil, err
 		}
 	} else {
 		r.Display.Status(fmt.Sprintf("creating cluster %s (1 control-plane, 2 workers); the first time takes a minute", r.Cluster.Name()))
+		// The images load as soon as the node containers run, while kind
+		// sets Kubernetes up in them: off the critical path.
+		early = r.startImageLoad(ctx)
 		if err := r.Cluster.Create(ctx, r.NodeImage); err != nil {
+			early.stop()
 			return nil, err
 		}
+		early.kindFinished()
+		_ = os.Remove(r.Paths.resumedRecord()) // a resume of the cluster before this one
 		// A cluster made by this call that never became usable (Ctrl-C,
-		// nodes not Ready, images not loaded) is removed again.
+		// images not loaded) is removed again, the image load stopped
+		// first.
 		defer func() {
 			if err == nil {
 				return
 			}
+			early.stop()
 			r.Display.Status(fmt.Sprintf("removing the unfinished cluster %s", r.Cluster.Name()))
-			if derr := r.Cluster.Delete(); derr != nil {
+			if derr := r.deleteCluster(context.WithoutCancel(ctx)); derr != nil {
 				err = fmt.Errorf("%w (and removing the unfinished cluster failed: %v)", err, derr)
 			}
 		}()
 	}
 	c, err = r.client()
-	if exists && (err != nil || r.apiReady(ctx, c, 2*time.Second) != nil) {
+	if exists && !refreshed && (err != nil || r.apiServes(ctx, c, 2*time.Second) != nil) {
 		// The kubeconfig kept from before may be stale (a Docker restart
 		// can move the API server's port) or damaged: read it anew, then
 		// wait.
@@ -88,20 +103,52 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 			return nil, err
 		}
 	}
-	if err := r.waitNodesReady(ctx, c, r.Nodes, 3*time.Minute); err != nil {
-		return nil, err
-	}
-	// The images load while the system pods come back after a resume.
-	loaded := make(chan error, 1)
-	go func() { loaded <- r.loadImages(ctx, c) }()
-	if len(restarted) > 0 {
-		if err := r.waitSystemPods(ctx, c, restarted, 3*time.Minute); err != nil {
-			<-loaded
+	if early != nil {
+		// A new cluster: kind has joined every node, and the images are
+		// in once the load ends. The nodes become Ready some seconds later,
+		// as their network plugin starts: pods the lab makes meanwhile
+		// wait for them, and so do the commands that check or load the
+		// cluster (settle). The step shows now.
+		if err := early.wait(); err != nil {
+			return nil, err
+		}
+		created := map[string]time.Time{}
+		for _, n := range r.Cluster.NodeNames() {
+			created[n] = time.Time{}
+		}
+		if err := r.noteStarting(created, true); err != nil {
+			// Without the record no check would wait for them: wait now
+			// rather than throw a working cluster away.
+			r.Display.Status(fmt.Sprintf("warning: could not record the new cluster (%v): waiting for its nodes now", err))
+			if err := r.waitNodesReady(ctx, c, r.Nodes, 3*time.Minute); err != nil {
+				return nil, err
+			}
+		} else {
+			r.Display.Status("the nodes are still starting their network (Ready in a few seconds): checks wait for them")
+		}
+	} else {
+		// The images load while the nodes become Ready: each node's
+		// containerd runs once the API server answers after a resume.
+		loaded := make(chan error, 1)
+		loadCtx, stopLoad := context.WithCancel(ctx)
+		defer stopLoad()
+		go func() { loaded <- r.loadImages(loadCtx, c) }()
+		if !starting || len(restarted) > 0 {
+			if err := r.waitNodesReady(ctx, c, r.Nodes, 3*time.Minute); err != nil {
+				stopLoad()
+				<-loaded
+				return nil, err
+			}
+		}
+		if err := <-loaded; err != nil {
 			return nil, err
 		}
 	}
-	if err := <-loaded; err != nil {
-		return nil, err
+	// After a resume the system pods are still coming back: the commands
+	// that check or load the cluster wait for them (settle), so the step
+	// shows now.
+	if len(restarted) > 0 {
+		r.Display.Status("system pods (DNS, network) are still starting after the resume: checks wait for them")
 	}
 	r.Display.Done(fmt.Sprintf("cluster %s is ready (kubeconfig %s)", r.Cluster.Name(), r.Paths.Kubeconfig()))
 	return c, nil
@@ -109,13 +156,14 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 
 // resume starts (or unpauses) the node containers of an existing cluster
 // that are not running and refreshes its kubeconfig. It returns the nodes it
-// started afresh, whose pods all restart, with when each started.
-func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[string]time.Time, error) {
+// started afresh, whose pods all restart, with when each started, and
+// whether it read the kubeconfig anew.
+func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (restarted map[string]time.Time, refreshed bool, err error) {
 	if missing := r.missingNodes(nodes); len(missing) > 0 {
-		return nil, r.errMissingNodes(missing)
+		return nil, false, r.errMissingNodes(missing)
 	}
 	var stopped []string
-	restarted := map[string]time.Time{}
+	restarted = map[string]time.Time{}
 	for _, n := range nodes {
 		if !n.Running() {
 			stopped = append(stopped, n.Name)
@@ -129,7 +177,7 @@ func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[stri
 	} else {
 		r.Display.Status(fmt.Sprintf("resuming cluster %s: starting its stopped nodes (%s)", r.Cluster.Name(), strings.Join(stopped, ", ")))
 		if err := r.Cluster.StartNodes(ctx); err != nil {
-			return nil, fmt.Errorf("resuming cluster %s: %w; `labs down` then `labs start LAB` rebuilds it (your progress is kept)", r.Cluster.Name(), err)
+			return nil, false, fmt.Errorf("resuming cluster %s: %w; `labs down` then `labs start LAB` rebuilds it (your progress is kept)", r.Cluster.Name(), err)
 		}
 		r.Display.Done(fmt.Sprintf("started %s", strings.Join(stopped, ", ")))
 		// When each node started, by the engine's clock: the kubelet in it
@@ -141,6 +189,13 @@ func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[stri
 				}
 			}
 		}
+		// Recorded at once: a start interrupted from here on finds the
+		// nodes running, and only this record says their pods restart.
+		if len(restarted) > 0 {
+			if err := r.noteStarting(restarted, false); err != nil {
+				return nil, false, fmt.Errorf("recording the resume: %w", err)
+			}
+		}
 	}
 	// Nodes that ran all along keep their API server's address: the
 	// kubeconfig labs wrote stands (ensureCluster rewrites it should the
@@ -148,13 +203,13 @@ func (r *Runner) resume(ctx context.Context, nodes []docker.Container) (map[stri
 	// two docker commands, most of a warm start.
 	if len(stopped) == 0 {
 		if _, err := os.Stat(r.Paths.Kubeconfig()); err == nil {
-			return restarted, nil
+			return restarted, false, nil
 		}
 	}
 	if err := r.refreshKubeconfig(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return restarted, nil
+	return restarted, true, nil
 }
 
 // refreshKubeconfig writes the cluster's kubeconfig afresh from kind,
@@ -194,17 +249,17 @@ func (r *Runner) errMissingNodes(missing []string) error {
 		r.Cluster.Name(), strings.Join(missing, ", "))
 }
 
-// waitAPI waits for the API server to answer /readyz. It cannot watch a
-// server that is not up yet, so it asks twice a second.
+// waitAPI waits for the API server to serve labs' admin (apiServes). It
+// cannot watch a server that is not up yet, so it asks four times a second.
 func (r *Runner) waitAPI(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
 	start := time.Now()
-	if r.apiReady(ctx, c, 2*time.Second) == nil {
+	if r.apiServes(ctx, c, 2*time.Second) == nil {
 		return nil
 	}
 	r.Display.Status(fmt.Sprintf("waiting for the API server of cluster %s", r.Cluster.Name()))
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		last = r.apiReady(ctx, c, 2*time.Second)
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		last = r.apiServes(ctx, c, 2*time.Second)
 		return last == nil, nil
 	})
 	if err != nil {
@@ -222,13 +277,39 @@ var ErrUnreachable = errors.New("the lab cluster's API server does not answer")
 
 // apiReady asks the API server's /readyz once, within timeout.
 func (r *Runner) apiReady(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
+	_, err := readyz(ctx, c, timeout)
+	return err
+}
+
+// readyz asks /readyz once; notReady: the server replied with a 5xx
+// status (not ready yet, e.g. its last post-start hooks), which waiting
+// may change, unlike no answer or a refusal (401, 403).
+func readyz(ctx context.Context, c kubernetes.Interface, timeout time.Duration) (notReady bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rc := c.Discovery().RESTClient()
 	if rc == nil {
-		return nil // a fake clientset: nothing to ask
+		return false, nil // a fake clientset: nothing to ask
 	}
 	if _, err := rc.Get().AbsPath("/readyz").Timeout(timeout).DoRaw(ctx); err != nil {
+		var status apierrors.APIStatus
+		notReady := errors.As(err, &status) && status.Status().Code >= 500
+		return notReady, fmt.Errorf("%w: %s", ErrUnreachable, shortError(err))
+	}
+	return false, nil
+}
+
+// apiServes asks labs' own cluster, as its admin, for the kube-system
+// namespace once, within timeout. After a resume the API server serves
+// (it has its data and its authorizer) seconds before /readyz says ok,
+// while its last controllers start: what the learner needs is the former.
+func (r *Runner) apiServes(ctx context.Context, c kubernetes.Interface, timeout time.Duration) error {
+	if c.Discovery().RESTClient() == nil {
+		return nil // a fake clientset: nothing to ask
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("%w: %s", ErrUnreachable, shortError(err))
 	}
 	return nil
@@ -237,13 +318,34 @@ func (r *Runner) apiReady(ctx context.Context, c kubernetes.Interface, timeout t
 // reachable is the one sentence a command gives when it needs the cluster
 // and the API server does not answer.
 func (r *Runner) reachable(ctx context.Context, c kubernetes.Interface, within time.Duration) error {
-	if err := r.apiReady(ctx, c, within); err != nil {
+	if err := awaitReady(ctx, c, within); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("%w; `labs status` shows what is wrong, `labs start LAB` brings it back", err)
 	}
 	return nil
+}
+
+// awaitReady asks /readyz until it says ok. An API server that answers but
+// is not ready yet (labs start shows the step after a resume while its
+// last post-start hooks run, for 2-4 s) is asked again every 250 ms until
+// within has passed; one that does not answer, or refuses (401, 403),
+// fails at once. Each ask gets what is left of within (at least a second),
+// so the whole wait stays near within.
+func awaitReady(ctx context.Context, c kubernetes.Interface, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		notReady, err := readyz(ctx, c, max(time.Until(deadline), time.Second))
+		if err == nil || !notReady || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // shortError keeps the cause of a client error and drops the URL noise.
@@ -420,10 +522,45 @@ func (r *Runner) Down(ctx context.Context) error {
 			return r.Cluster.Delete() // still removes a stale kubeconfig
 		}
 		r.Display.Status(fmt.Sprintf("deleting cluster %s", r.Cluster.Name()))
-		if err := r.Cluster.Delete(); err != nil {
+		if err := r.deleteCluster(ctx); err != nil {
 			return err
 		}
 		r.Display.Done(fmt.Sprintf("cluster %s deleted", r.Cluster.Name()))
 		return nil
 	})
+}
+
+// deleteCluster deletes the cluster; when a node container will not go, it
+// thaws the frozen cgroups in it and tries once more. A container start cut
+// short (the node stopped or deleted while runc was starting a pod's
+// container, as it does right after a resume) can leave that container's
+// cgroup frozen, and the kernel cannot end a frozen process, so Docker
+// cannot remove the node ("did not receive an exit event").
+func (r *Runner) deleteCluster(ctx context.Context) error {
+	err := r.Cluster.Delete()
+	if err == nil {
+		return nil
+	}
+	left := fmt.Errorf("%w; `docker ps -a --filter label=io.x-k8s.kind.cluster=%s` shows what is left, and restarting Docker frees a container that will not stop", err, r.Cluster.Name())
+	nodes, lerr := r.Cluster.Nodes(ctx)
+	if lerr != nil || len(nodes) == 0 {
+		return left
+	}
+	thawed := 0
+	for _, n := range nodes {
+		// The node image is on this machine (the node runs it) and has sh.
+		k, terr := r.Docker.ThawCgroups(ctx, n.Name, n.Image)
+		if terr != nil {
+			r.Display.Fail(fmt.Sprintf("thawing node %s: %v", n.Name, terr))
+		}
+		thawed += k
+	}
+	if thawed == 0 {
+		return left
+	}
+	r.Display.Status(fmt.Sprintf("a node would not stop: thawed %d frozen cgroup(s) in it (a container start cut short); deleting again", thawed))
+	if err := r.Cluster.Delete(); err != nil {
+		return fmt.Errorf("%w; `docker ps -a --filter label=io.x-k8s.kind.cluster=%s` shows what is left, and restarting Docker frees a container that will not stop", err, r.Cluster.Name())
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/labs-dev/labs/runner/docker"
@@ -12,6 +13,9 @@ import (
 
 // fakeCluster is a kind cluster of one node container, labs-test-control-plane.
 type fakeCluster struct {
+	// mu guards nodes: the image load of a new cluster reads them while
+	// Create runs.
+	mu      sync.Mutex
 	nodes   []docker.Container
 	created string
 	loaded  int
@@ -38,17 +42,43 @@ func (f *fakeCluster) WriteKubeconfig() error {
 	}
 	return os.WriteFile(f.kubeconfig, []byte(kubeconfig), 0o600)
 }
-func (f *fakeCluster) Delete() error { f.nodes = nil; return nil }
+func (f *fakeCluster) Delete() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes = nil
+	return nil
+}
 func (f *fakeCluster) Nodes(context.Context) ([]docker.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return append([]docker.Container(nil), f.nodes...), nil
 }
 func (f *fakeCluster) Create(ctx context.Context, image string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.ids++
 	f.nodes = []docker.Container{{ID: fmt.Sprintf("id%d", f.ids), Name: fakeNode, State: "running"}}
 	f.created = image
 	return nil
 }
+
+// WaitRuntimes returns once the node runs, as kind's does.
+func (f *fakeCluster) WaitRuntimes(ctx context.Context) error {
+	for {
+		ns, _ := f.Nodes(ctx)
+		if len(ns) > 0 && ns[0].Running() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
 func (f *fakeCluster) StartNodes(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for i := range f.nodes {
 		f.nodes[i].State = "running"
 	}
@@ -56,6 +86,8 @@ func (f *fakeCluster) StartNodes(context.Context) error {
 	return nil
 }
 func (f *fakeCluster) StopNodes(context.Context, time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for i := range f.nodes {
 		f.nodes[i].State = "exited"
 	}
@@ -65,6 +97,8 @@ func (f *fakeCluster) LoadImageArchive(ctx context.Context, archive []byte, node
 	if len(archive) == 0 {
 		return errors.New("empty archive")
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.loaded++
 	f.loadedInto, f.archiveSize = nodes, len(archive)
 	return nil
@@ -79,6 +113,8 @@ type fakeDocker struct {
 	image   bool
 	// limits are the node containers' memory limits (nil: none set).
 	limits map[string]int64
+	// thawed is what ThawCgroups thaws in each container.
+	thawed int
 }
 
 func (f fakeDocker) MemoryLimit(_ context.Context, c string) (int64, error) {
@@ -114,6 +150,9 @@ func (f fakeDocker) ExecInteractive(ctx context.Context, c string, cmd []string,
 	return res.ExitCode, err
 }
 func (f fakeDocker) ImagePresent(context.Context, string) (bool, error) { return f.image, nil }
+func (f fakeDocker) ThawCgroups(context.Context, string, string) (int, error) {
+	return f.thawed, f.err
+}
 func (f fakeDocker) RunOnce(ctx context.Context, _ string, cmd []string) (docker.ExecResult, error) {
 	return f.Exec(ctx, "", cmd)
 }

@@ -370,6 +370,9 @@ func (r *Runner) gradeState(ctx context.Context, lab *content.Lab, rep *GradeRep
 	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
 		return err
 	}
+	if err := r.settle(ctx, c); err != nil {
+		return err
+	}
 	var captured map[string]string
 	prog, err := r.store().Load(ctx, lab.ID)
 	if err == nil && prog != nil {

@@ -194,8 +194,8 @@ func deleteNamespace(ctx context.Context, c kubernetes.Interface, ns string, wai
 
 // waitNodesReady watches nodes until want of them are Ready, reporting each
 // change of the count.
-func (r *Runner) waitNodesReady(ctx context.Context, c kubernetes.Interface, want int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (r *Runner) waitNodesReady(parent context.Context, c kubernetes.Interface, want int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	lw := &cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Nodes().List(ctx, o) },
@@ -229,6 +229,9 @@ func (r *Runner) waitNodesReady(ctx context.Context, c kubernetes.Interface, wan
 	cond := func(watch.Event) (bool, error) { return check(store) }
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Node{}, pre, cond)
 	if err != nil {
+		if parent.Err() != nil {
+			return parent.Err() // interrupted, not timed out
+		}
 		sort.Strings(notReady)
 		return fmt.Errorf("expected %d Ready nodes within %s; found %d (not Ready: %s); try `labs down` and `labs start` again", want, timeout, last, strings.Join(notReady, ", "))
 	}

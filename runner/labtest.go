@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -23,6 +24,10 @@ type TestOptions struct {
 	JSON          bool
 	SolveTimeout  time.Duration
 	ScriptOutput  io.Writer // where setup and solution output goes
+	// Parallel is how many labs of scope namespace run at once (each has
+	// its own namespace, as learners of a class do); labs that reach into
+	// the nodes or the cluster run alone, after them. 0 or 1: one by one.
+	Parallel int
 }
 
 // StepResult is how one step fared in `labs test`.
@@ -92,17 +97,7 @@ func (r *Runner) Test(ctx context.Context, names []string, opts TestOptions) err
 		}
 		return err
 	}
-	var results []LabResult
-	for _, lab := range labs {
-		res := r.testLab(ctx, c, lab, opts)
-		results = append(results, res)
-		if !opts.JSON {
-			r.printLabResult(res)
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
+	results := r.testLabs(ctx, c, labs, opts)
 	passed, failed := 0, 0
 	for _, lr := range results {
 		if lr.Error != "" {
@@ -134,6 +129,73 @@ func (r *Runner) Test(ctx context.Context, names []string, opts TestOptions) err
 	return ctx.Err()
 }
 
+// testLabs runs the labs' tests (see eachLab for the order). Each lab's
+// table is printed as soon as it and every lab named before it are done,
+// so the report reads in the order given. Labs not started because of
+// Ctrl-C are left out.
+func (r *Runner) testLabs(ctx context.Context, c kubernetes.Interface, labs []*content.Lab, opts TestOptions) []LabResult {
+	results := make([]LabResult, len(labs))
+	ran := make([]bool, len(labs))
+	var mu sync.Mutex
+	printed := 0
+	// Once for all labs, not once in each parallel sandbox (then it
+	// returns at once); a failure shows again in each lab's result.
+	_ = r.settle(ctx, c)
+	eachLab(ctx, labs, opts.Parallel, func(i int) {
+		res := r.testLab(ctx, c, labs[i], opts)
+		mu.Lock()
+		defer mu.Unlock()
+		results[i], ran[i] = res, true
+		for ; printed < len(labs) && ran[printed]; printed++ {
+			if !opts.JSON {
+				r.printLabResult(results[printed])
+			}
+		}
+	})
+	var out []LabResult
+	for i, res := range results {
+		if ran[i] {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// eachLab calls run for every lab: those of scope namespace up to parallel
+// at once (each has its own namespace, as learners of a class do), then
+// the others one by one, alone (a lab that drains a node or limits its
+// memory would disturb the labs beside it). After Ctrl-C no lab starts.
+func eachLab(ctx context.Context, labs []*content.Lab, parallel int, run func(i int)) {
+	var shared, alone []int
+	for i, lab := range labs {
+		if parallel > 1 && (lab.Scope == content.ScopeNamespace || lab.Scope == "") {
+			shared = append(shared, i)
+		} else {
+			alone = append(alone, i)
+		}
+	}
+	sem := make(chan struct{}, max(parallel, 1))
+	var wg sync.WaitGroup
+	for _, i := range shared {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			run(i)
+		}()
+	}
+	wg.Wait()
+	for _, i := range alone {
+		if ctx.Err() != nil {
+			break
+		}
+		run(i)
+	}
+}
+
 func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *content.Lab, opts TestOptions) (res LabResult) {
 	start := time.Now()
 	ns := fmt.Sprintf("%s-test-%s", lab.Namespace, randomSuffix())
@@ -158,9 +220,9 @@ func (r *Runner) testLab(ctx context.Context, c kubernetes.Interface, lab *conte
 		res.Steps = append(res.Steps, sr)
 		if !sr.OK() {
 			failed = true
-			r.Display.Fail(fmt.Sprintf("step %d: %s%s", i+1, sr.Failure, sr.Error))
+			r.Display.Fail(fmt.Sprintf("%s step %d: %s%s", lab.ID, i+1, sr.Failure, sr.Error))
 		} else {
-			r.Display.Done(fmt.Sprintf("step %d: %s (%.1fs)", i+1, step.Title, sr.Seconds))
+			r.Display.Done(fmt.Sprintf("%s step %d: %s (%.1fs)", lab.ID, i+1, step.Title, sr.Seconds))
 		}
 		if ctx.Err() != nil {
 			break
@@ -188,6 +250,9 @@ type sandbox struct {
 // returns is never nil: close it even on error.
 func (r *Runner) openSandbox(ctx context.Context, c kubernetes.Interface, lab *content.Lab, ns string, out io.Writer, labels ...string) (*sandbox, error) {
 	sb := &sandbox{r: r, c: c, lab: lab, ns: ns, out: out}
+	if err := r.settle(ctx, c); err != nil {
+		return sb, err
+	}
 	if err := ensureNamespace(ctx, c, ns, labels...); err != nil {
 		return sb, err
 	}

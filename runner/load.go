@@ -89,6 +89,9 @@ func (r *Runner) Load(ctx context.Context, o LoadOptions) error {
 	if err := r.reachable(ctx, c, 10*time.Second); err != nil {
 		return err
 	}
+	if err := r.settle(ctx, c); err != nil {
+		return err
+	}
 	stream, err := r.streamClient()
 	if err != nil {
 		return err

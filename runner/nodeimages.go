@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,6 +55,17 @@ func (r *Runner) loadImages(ctx context.Context, c kubernetes.Interface) error {
 	if len(arches) == 1 {
 		what = "linux/" + arches[0]
 	}
+	// A node resumed moments ago may not run its containerd yet (a node
+	// being created does by now: the caller waited).
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = r.Cluster.WaitRuntimes(waitCtx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("loading the workload image: the container runtime of nodes %v did not answer within 1m0s; try `labs down` and `labs start` again", need)
+	}
 	r.Display.Status(fmt.Sprintf("loading images %v (%s, %d KiB) into %d node(s)", images.Tags(), what, len(archive)>>10, len(need)))
 	if err := r.Cluster.LoadImageArchive(ctx, archive, need); err != nil {
 		return fmt.Errorf("loading the workload image: %w", err)
@@ -85,6 +97,16 @@ func (r *Runner) nodeArches(ctx context.Context, c kubernetes.Interface) []strin
 				if a := n.Status.NodeInfo.Architecture; a != "" {
 					seen[a] = true
 				}
+			}
+		}
+	}
+	if len(seen) == 0 {
+		// No kubelet has reported yet (a cluster being created): a node
+		// says what it runs, which an emulated node image makes differ
+		// from the engine's.
+		if names := r.Cluster.NodeNames(); len(names) > 0 {
+			if res, err := r.Docker.Exec(ctx, names[0], []string{"uname", "-m"}); err == nil && res.ExitCode == 0 {
+				seen[strings.TrimSpace(res.Stdout)] = true
 			}
 		}
 	}
@@ -133,4 +155,58 @@ func (r *Runner) forgetNodeImages() error {
 		return err
 	}
 	return nil
+}
+
+// imageLoad is a load of the workload images into a cluster being created,
+// running alongside kind (startImageLoad).
+type imageLoad struct {
+	cancel      context.CancelFunc
+	stopWaiting context.CancelFunc
+	done        chan error
+	err         error
+	ended       bool
+}
+
+// startImageLoad loads the workload images into the new cluster's nodes as
+// soon as their containers run and their containerd answers, while kind
+// goes on setting Kubernetes up in them. No kubelet has reported its
+// node's architecture yet: a node says it (nodeArches).
+func (r *Runner) startImageLoad(ctx context.Context) *imageLoad {
+	ctx, cancel := context.WithCancel(ctx)
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	l := &imageLoad{cancel: cancel, stopWaiting: stopWaiting, done: make(chan error, 1)}
+	go func() {
+		// Once kind has created the cluster every containerd has run its
+		// kubelet: if the runtimes never looked ready to WaitRuntimes (a
+		// node image whose ctr fails), the load itself says what is wrong
+		// instead of labs waiting for ever.
+		err := r.Cluster.WaitRuntimes(waitCtx)
+		stopWaiting()
+		if err != nil && ctx.Err() != nil {
+			l.done <- ctx.Err()
+			return
+		}
+		l.done <- r.loadImages(ctx, nil)
+	}()
+	return l
+}
+
+// kindFinished tells the load that kind has created the cluster: it stops
+// waiting for the runtimes to answer and loads.
+func (l *imageLoad) kindFinished() { l.stopWaiting() }
+
+// wait returns the load's error once it has ended.
+func (l *imageLoad) wait() error {
+	if !l.ended {
+		l.err, l.ended = <-l.done, true
+		l.cancel()
+	}
+	return l.err
+}
+
+// stop ends the load (kind failed or was interrupted) and waits for it, so
+// nothing writes to the nodes or the images record afterwards.
+func (l *imageLoad) stop() {
+	l.cancel()
+	_ = l.wait()
 }

@@ -98,6 +98,23 @@ func TestNodeArches(t *testing.T) {
 			t.Errorf("nodes %v: arches %v, want %v", tc.nodes[0].Status.NodeInfo.Architecture, got, tc.want)
 		}
 	}
+
+	// A cluster being created (no kubelet has reported, no client yet): a
+	// node says what it runs, an emulated arm64 node on an x86_64 engine
+	// too; a node that cannot say leaves the engine's.
+	for _, tc := range []struct {
+		uname string
+		want  []string
+	}{{"aarch64\n", []string{"arm64"}}, {"x86_64\n", []string{"amd64"}}, {"", []string{"amd64"}}} {
+		d := fakeDocker{}
+		if tc.uname != "" {
+			d.execOut = map[string]string{"uname": tc.uname}
+		}
+		r.Docker = d
+		if got := r.nodeArches(ctx, nil); !slices.Equal(got, tc.want) {
+			t.Errorf("node's uname -m %q: arches %v, want %v", tc.uname, got, tc.want)
+		}
+	}
 }
 
 // A warm start keeps the kubeconfig labs wrote (reading it anew from kind

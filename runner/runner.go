@@ -26,6 +26,9 @@ type Cluster interface {
 	// Nodes lists the node containers that exist, running or not.
 	Nodes(ctx context.Context) ([]docker.Container, error)
 	Create(ctx context.Context, nodeImage string) error
+	// WaitRuntimes returns once every node container runs and can take
+	// images (its container runtime answers), even mid-Create.
+	WaitRuntimes(ctx context.Context) error
 	StartNodes(ctx context.Context) error
 	StopNodes(ctx context.Context, grace time.Duration) error
 	WriteKubeconfig() error
@@ -44,6 +47,7 @@ type Docker interface {
 	SetMemoryLimit(ctx context.Context, container string, bytes int64) error
 	ImagePresent(ctx context.Context, ref string) (bool, error)
 	RunOnce(ctx context.Context, image string, cmd []string) (docker.ExecResult, error)
+	ThawCgroups(ctx context.Context, name, image string) (int, error)
 }
 
 // tr is a learner-facing message format in the learner's language.

@@ -163,6 +163,10 @@ func TestStartCheckAdvance(t *testing.T) {
 	if cl.created != "node:test" || cl.loaded != 1 {
 		t.Errorf("cluster created with %q, images loaded %d times", cl.created, cl.loaded)
 	}
+	// The step shows before the new nodes are Ready: the first check waits.
+	if b, err := os.ReadFile(r.Paths.resumedRecord()); err != nil || !strings.Contains(string(b), `"created":true`) {
+		t.Errorf("start did not record the new cluster for the first check (%v): %s", err, b)
+	}
 	if !strings.Contains(out.String(), "Step 1/2: Scale") {
 		t.Errorf("start output: %s", out)
 	}
@@ -181,6 +185,9 @@ func TestStartCheckAdvance(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "expected Deployment web has 2 available replicas; found no Deployment web") {
 		t.Errorf("check output: %s", out)
+	}
+	if _, err := os.Stat(r.Paths.resumedRecord()); !os.IsNotExist(err) {
+		t.Errorf("the first check left the new-cluster record: %v", err)
 	}
 
 	two := int32(2)
@@ -382,5 +389,41 @@ func TestNextSetupRunsOnce(t *testing.T) {
 	}
 	if p, _ := r1.store().Load(context.Background(), "demo"); p.Step != 1 || !p.Done[0] || p.Baseline == nil {
 		t.Fatalf("progress = %+v, want step 2 with step 1 done and its baseline", p)
+	}
+}
+
+// stuckNode is a cluster whose first delete leaves a node Docker could not
+// remove (a frozen cgroup in it); a later one succeeds.
+type stuckNode struct {
+	*fakeCluster
+	deletes int
+}
+
+func (s *stuckNode) Delete() error {
+	s.deletes++
+	if s.deletes == 1 {
+		return errors.New(`failed to delete nodes: command "docker rm -f -v node" failed with error: exit status 1`)
+	}
+	return s.fakeCluster.Delete()
+}
+
+// labs down thaws the nodes' frozen cgroups and deletes again when a node
+// will not go; with nothing frozen it says what is left and what to try.
+func TestDownThawsANodeThatWillNotStop(t *testing.T) {
+	for _, thawed := range []int{1, 0} {
+		r, cl, _ := newTestRunner(t, fake.NewSimpleClientset(readyNode()), fakeDocker{thawed: thawed})
+		if err := r.Start(context.Background(), "demo"); err != nil {
+			t.Fatal(err)
+		}
+		stuck := &stuckNode{fakeCluster: cl}
+		r.Cluster = stuck
+		err := r.Down(context.Background())
+		errOut := r.ErrOut.(interface{ String() string }).String()
+		switch {
+		case thawed == 1 && (err != nil || stuck.deletes != 2 || !strings.Contains(errOut, "thawed 1 frozen cgroup")):
+			t.Errorf("with a frozen cgroup: Down = %v after %d deletes\n%s", err, stuck.deletes, errOut)
+		case thawed == 0 && (err == nil || stuck.deletes != 1 || !strings.Contains(err.Error(), "restarting Docker frees a container that will not stop")):
+			t.Errorf("with nothing to thaw: Down = %v after %d deletes", err, stuck.deletes)
+		}
 	}
 }

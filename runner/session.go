@@ -202,6 +202,13 @@ func (r *Runner) leavePrevious(ctx context.Context, next *content.Lab) {
 // current one, so the learner redoes it.
 func (r *Runner) restore(ctx context.Context, c kubernetes.Interface, lab *content.Lab, prog *Progress) (*Progress, error) {
 	ns := r.ns(lab)
+	// The reference solutions may drain or cordon nodes and wait for
+	// pods: on a new cluster its nodes must be Ready first.
+	if prog.Step > 0 {
+		if err := r.settle(ctx, c); err != nil {
+			return nil, err
+		}
+	}
 	r.Display.Status(fmt.Sprintf("namespace %s is not on this cluster (it was rebuilt): restoring %s up to step %d (%d of %d steps done)", ns, lab.ID, prog.Step+1, prog.DoneCount(), len(lab.Steps)))
 	env, err := r.newScriptEnv(ns, prog.Captured)
 	if err != nil {

@@ -193,7 +193,7 @@ func (r *Runner) clusterStatus(ctx context.Context) StatusReport {
 		rep.State, rep.Error, rep.Fix = StateUnreachable, err.Error(), "`labs start LAB` writes it again"
 		return rep
 	}
-	if err := r.apiReady(ctx, c, 5*time.Second); err != nil {
+	if err := awaitReady(ctx, c, 5*time.Second); err != nil {
 		rep.State, rep.Error, rep.Fix = StateUnreachable, err.Error(), "`labs start LAB` waits for it and brings the cluster back; if that fails, `labs down` then `labs start LAB` rebuilds it (your progress is kept)"
 		return rep
 	}

@@ -223,3 +223,20 @@ func TestBrokenSwitchFailsProbes(t *testing.T) {
 		t.Errorf("/ = %d, Server %q", rec.Code, rec.Header().Get("Server"))
 	}
 }
+
+func TestBurnThreads(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		ncpu int
+		want int
+	}{{"0", 8, 0}, {"3", 8, 3}, {"2x", 2, 4}, {"2x", 8, 16}, {"1x", 1, 1}} {
+		if got, err := burnThreads(c.v, c.ncpu); err != nil || got != c.want {
+			t.Errorf("burnThreads(%q, %d) = %d, %v; want %d", c.v, c.ncpu, got, err, c.want)
+		}
+	}
+	for _, v := range []string{"", "x", "-1", "2y", "1.5x", "99999"} {
+		if _, err := burnThreads(v, 2); err == nil || !strings.Contains(err.Error(), "--cpu") {
+			t.Errorf("burnThreads(%q) = %v; want an error naming --cpu", v, err)
+		}
+	}
+}

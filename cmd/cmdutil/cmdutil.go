@@ -222,7 +222,7 @@ func (f *Factory) catalog(rewrite func([]byte) []byte) (*runner.Catalog, error) 
 	if err != nil {
 		return nil, err
 	}
-	sources := []runner.Source{{Origin: runner.BuiltIn, FS: labs.FS}}
+	sources := []runner.Source{{Origin: runner.BuiltIn, FS: labs.FS, Linted: true}}
 	dirs := append([]string{}, f.LabsDirs...)
 	dirs = append(dirs, filepath.SplitList(f.Getenv("LABS_PATH"))...)
 	for _, d := range dirs {
@@ -236,11 +236,10 @@ func (f *Factory) catalog(rewrite func([]byte) []byte) (*runner.Catalog, error) 
 		}
 		sources = append(sources, runner.DirSource(d))
 	}
-	cat, err := runner.LoadCatalogRewriting(rewrite, sources...)
+	cat, err := runner.LoadCatalogIn(lang, rewrite, sources...)
 	if err != nil {
 		return nil, fmt.Errorf("loading the labs: %w", err)
 	}
-	cat.Lang = lang
 	if lang != "" && !cat.Languages()[lang] && !content.HasMessages(lang) && (f.LangFlag != "" || f.Getenv("LABS_LANG") != "") {
 		langs := []string{"en"}
 		for l := range cat.Languages() {

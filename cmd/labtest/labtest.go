@@ -22,6 +22,7 @@ type Options struct {
 	Verbose       bool
 	SolveTimeout  time.Duration
 	JSON          bool
+	Parallel      int
 }
 
 // Validate checks the arguments without I/O.
@@ -31,6 +32,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SolveTimeout <= 0 {
 		return fmt.Errorf("--solve-timeout must be positive, got %s", o.SolveTimeout)
+	}
+	if o.Parallel < 1 {
+		return fmt.Errorf("--parallel must be at least 1, got %d", o.Parallel)
 	}
 	return nil
 }
@@ -44,7 +48,11 @@ func NewCommand(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Long: `Run each lab on a fresh namespace of the lab cluster (created if needed). For
 every step, the step's checks must FAIL before its reference solution runs
 and PASS after it, within the checks' timeouts. Prints a table per lab and
-exits non-zero on any failure or error.`,
+exits non-zero on any failure or error.
+
+Labs of scope namespace run up to --parallel at once, each in its own
+namespace; labs that reach into the nodes or the cluster (scope node or
+cluster) run alone, after them.`,
 		Example: "  labs test selfhealing --junit report.xml\n  labs test ./my-draft.md --keep-on-failure",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Labs = args
@@ -68,7 +76,7 @@ exits non-zero on any failure or error.`,
 			}
 			err = r.Test(cmd.Context(), o.Labs, runner.TestOptions{
 				JUnitFile: o.JUnit, KeepOnFailure: o.KeepOnFailure, JSON: o.JSON,
-				SolveTimeout: o.SolveTimeout, ScriptOutput: out,
+				SolveTimeout: o.SolveTimeout, ScriptOutput: out, Parallel: o.Parallel,
 			})
 			if errors.Is(err, runner.ErrTestFailed) {
 				return fmt.Errorf("%w: %w", cmdutil.ErrSilent, err)
@@ -80,5 +88,6 @@ exits non-zero on any failure or error.`,
 	cmd.Flags().BoolVar(&o.KeepOnFailure, "keep-on-failure", false, "keep the test namespace when a step fails, for inspection")
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "show the output of setup and solution scripts")
 	cmd.Flags().DurationVar(&o.SolveTimeout, "solve-timeout", 5*time.Minute, "how long a solution script may run")
+	cmd.Flags().IntVar(&o.Parallel, "parallel", 4, "how many labs of scope namespace run at once")
 	return cmd
 }

@@ -50,7 +50,17 @@ func run() error {
 			return err
 		}
 		out := filepath.Join("assets", "image", "labapp-linux-"+arch+".gz")
-		if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		// CI compiles the release binary, which embeds these files, while
+		// verify-image runs this: an unchanged file is left alone, a
+		// changed one replaced whole (rename), never seen half-written.
+		if old, err := os.ReadFile(out); err == nil && bytes.Equal(old, buf.Bytes()) {
+			fmt.Fprintf(os.Stderr, "%s is up to date (%d KiB)\n", out, buf.Len()>>10)
+			continue
+		}
+		if err := os.WriteFile(out+".tmp", buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(out+".tmp", out); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s (%d KiB, %d KiB unpacked)\n", out, buf.Len()>>10, len(raw)>>10)

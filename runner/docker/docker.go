@@ -249,15 +249,24 @@ func (e *Engine) ExecInteractive(ctx context.Context, name string, cmd []string,
 	return ins.ExitCode, nil
 }
 
-// MemoryLimit is a container's memory limit in bytes (0: none).
-func (e *Engine) MemoryLimit(ctx context.Context, name string) (int64, error) {
+// inspect is what Docker knows of container name.
+func (e *Engine) inspect(ctx context.Context, name string) (container.InspectResponse, error) {
 	cli, err := e.client()
 	if err != nil {
-		return 0, err
+		return container.InspectResponse{}, err
 	}
 	ins, err := cli.ContainerInspect(ctx, name)
 	if err != nil {
-		return 0, fmt.Errorf("inspecting %s: %w", name, err)
+		return container.InspectResponse{}, fmt.Errorf("inspecting %s: %w", name, err)
+	}
+	return ins, nil
+}
+
+// MemoryLimit is a container's memory limit in bytes (0: none).
+func (e *Engine) MemoryLimit(ctx context.Context, name string) (int64, error) {
+	ins, err := e.inspect(ctx, name)
+	if err != nil {
+		return 0, err
 	}
 	if ins.HostConfig == nil {
 		return 0, nil
@@ -331,12 +340,17 @@ func (e *Engine) ImagePresent(ctx context.Context, ref string) (bool, error) {
 // replaced, no network), as kind runs its nodes, waits for it and removes
 // it. Nothing is pulled: a missing image is an error.
 func (e *Engine) RunOnce(ctx context.Context, image string, cmd []string) (ExecResult, error) {
+	return e.runHelper(ctx, image, cmd, &container.HostConfig{NetworkMode: "none", Privileged: true})
+}
+
+// runHelper runs cmd as the entrypoint of a new container of image with
+// host, waits for it to end, removes it and returns its output.
+func (e *Engine) runHelper(ctx context.Context, image string, cmd []string, host *container.HostConfig) (ExecResult, error) {
 	cli, err := e.client()
 	if err != nil {
 		return ExecResult{}, err
 	}
-	created, err := cli.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: cmd[:1], Cmd: cmd[1:], Labels: map[string]string{"app.kubernetes.io/managed-by": "labs"}},
-		&container.HostConfig{NetworkMode: "none", Privileged: true}, nil, nil, "")
+	created, err := cli.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: cmd[:1], Cmd: cmd[1:], Labels: map[string]string{"app.kubernetes.io/managed-by": "labs"}}, host, nil, nil, "")
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("creating a container of %s: %w", image, err)
 	}
@@ -367,3 +381,41 @@ func (e *Engine) RunOnce(ctx context.Context, image string, cmd []string) (ExecR
 	}
 	return ExecResult{Stdout: out.String(), Stderr: errOut.String(), ExitCode: int(code)}, nil
 }
+
+// ThawCgroups thaws every frozen cgroup at or below container name's own,
+// from a helper container of image that sees the engine's cgroups (on
+// Docker Desktop, the VM's), and says how many it thawed. For a node
+// container Docker cannot stop: a process in a frozen cgroup cannot die,
+// and runc can leave a container's cgroup frozen when it is killed while
+// starting it. cgroup v1 (freezer.state) and v2 (cgroup.freeze).
+func (e *Engine) ThawCgroups(ctx context.Context, name, image string) (int, error) {
+	ins, err := e.inspect(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	res, err := e.runHelper(ctx, image, []string{"sh", "-c", thawScript, "thaw", ins.ID},
+		&container.HostConfig{NetworkMode: "none", Privileged: true, Binds: []string{"/sys/fs/cgroup:/host-cgroup"}})
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if _, err := fmt.Sscan(strings.TrimSpace(res.Stdout), &n); err != nil || res.ExitCode != 0 {
+		return 0, fmt.Errorf("thawing the cgroups of %s: exit %d: %s%s", name, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	return n, nil
+}
+
+// thawScript: $1 is a container's full ID; its cgroups are the engine
+// host's directories named after it (v1: freezer/docker/ID, v2:
+// system.slice/docker-ID.scope or docker/ID), under /host-cgroup. Thaw
+// what is frozen below them and print how many.
+const thawScript = `n=0
+for d in $(find /host-cgroup -maxdepth 4 -type d -name "*$1*" 2>/dev/null); do
+  for f in $(find "$d" -name freezer.state); do
+    if [ "$(cat "$f")" != THAWED ]; then echo THAWED > "$f" && n=$((n+1)); fi
+  done
+  for f in $(find "$d" -name cgroup.freeze); do
+    if [ "$(cat "$f")" = 1 ]; then echo 0 > "$f" && n=$((n+1)); fi
+  done
+done
+echo $n`

@@ -102,6 +102,40 @@ func (c *Cluster) StartNodes(ctx context.Context) error {
 	return c.each(workers, func(n docker.Container) error { return c.engine.Start(ctx, n) })
 }
 
+// WaitRuntimes returns once every node container of the cluster runs and
+// the container runtime in it (containerd) answers: from then on images
+// load into a node, while kind is still setting Kubernetes up in it. kind
+// has no hook for that moment, so the engine is asked every 250 ms.
+func (c *Cluster) WaitRuntimes(ctx context.Context) error {
+	ready := map[string]bool{}
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if ns, err := c.Nodes(ctx); err == nil {
+			for _, n := range ns {
+				if ready[n.Name] || !n.Running() {
+					continue
+				}
+				if res, err := c.engine.Exec(ctx, n.Name, []string{"ctr", "version"}); err == nil && res.ExitCode == 0 {
+					ready[n.Name] = true
+				}
+			}
+			all := true
+			for _, name := range c.NodeNames() {
+				all = all && ready[name]
+			}
+			if all {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // each runs fn on every node at once and joins the errors.
 func (c *Cluster) each(ns []docker.Container, fn func(docker.Container) error) error {
 	errs := make([]error, len(ns))

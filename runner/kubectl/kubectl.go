@@ -11,6 +11,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	// kubectl's English message catalogue is not parsed (see the package).
+	_ "github.com/labs-dev/labs/runner/kubectl/translations"
 )
 
 // Run executes kubectl with args against kubeconfig (unless args name
