@@ -5,7 +5,7 @@ BIN     := bin/labs
 E2E_TIMEOUT ?= 40m
 FUZZTIME ?= 30s
 
-.PHONY: build release e2e-release test race e2e browser bench-start bench-report lint image verify-image ci clean bench bench-checks bench-watch fuzz
+.PHONY: build release e2e-release test race unit-ci e2e browser bench-start bench-report lint image verify-image ci clean bench bench-checks bench-watch fuzz
 
 # kustomize_disable_go_plugin_support: see .goreleaser.yaml (21 MiB less).
 TAGS    := kustomize_disable_go_plugin_support
@@ -17,11 +17,10 @@ release: ## every release target with GoReleaser (snapshot in dist/: linux and m
 	$(GO) tool -modfile=hack/tools/go.mod goreleaser release --snapshot --clean --skip=publish --parallelism 1
 	bash hack/checksize.sh dist 90
 
-e2e-release: ## the learner's session (e2e 01) with the linux/amd64 release binary from `make release`
+e2e-release: ## the cluster suite with the linux/amd64 release binary from `make release` as `labs` (what `make ci` does)
 	@bin=$$(ls -d $(CURDIR)/dist/labs_linux_amd64*/labs 2>/dev/null | head -1); \
 	  [ -x "$$bin" ] || { echo "no linux/amd64 release binary in dist/: run make release first" >&2; exit 1; }; \
-	  echo "e2e 01 with $$bin"; set -o pipefail; \
-	  LABS_BINARY=$$bin $(GO) test -tags e2e -count=1 -timeout 20m -run 'TestIntegrationScripts/01-' -v ./cmd/app 2>&1 | tee bin/e2e-release.log | tail -20
+	  echo "e2e with $$bin"; LABS_BINARY=$$bin $(MAKE) e2e
 
 test: ## unit tests: no cluster, no Docker, fast; and every built-in lab linted
 	$(GO) test -count=1 ./...
@@ -30,13 +29,32 @@ test: ## unit tests: no cluster, no Docker, fast; and every built-in lab linted
 fuzz: ## fuzz the lab parser briefly (FUZZTIME=30s)
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./content
 
-race: ## the concurrent packages (check engine, runner, load generator) under the race detector
-	$(GO) test -race -count=1 ./checks ./runner ./assets/labapp
+# The concurrent packages: the check engine, the runner, the load generator.
+RACE_PKGS := ./checks ./runner ./assets/labapp
 
-e2e: build ## cluster suite: real kind clusters (needs Docker and KIND_NODE_IMAGE); deletes them
+race: ## the concurrent packages (check engine, runner, load generator) under the race detector
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+unit-ci: ## what CI runs of `make test` and `make race`: every package's tests once, the concurrent ones under the race detector only; every built-in lab linted
+	@set -o pipefail; pkgs=$$($(GO) list ./... | grep -vxF -e github.com/labs-dev/labs/checks -e github.com/labs-dev/labs/runner -e github.com/labs-dev/labs/assets/labapp); \
+	  $(GO) test -count=1 $$pkgs
+	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) run ./cmd/labs lint labs
+
+# With LABS_BINARY (a release build) the suite needs no bin/labs, and its
+# test binary is compiled as the release is (static, -trimpath, its tags),
+# so it reuses the release build's compiled packages instead of compiling
+# every dependency again.
+comma := ,
+E2E_BUILD := $(if $(LABS_BINARY),,build)
+E2E_FLAGS := $(if $(LABS_BINARY),-trimpath -tags e2e$(comma)$(TAGS),-tags e2e)
+
+e2e: $(E2E_BUILD) ## cluster suite: real kind clusters, two scripts at once (E2E_LANES=2); needs Docker and KIND_NODE_IMAGE; LABS_BINARY=path runs that labs binary; deletes the clusters
 	@# The failing lines again at the end: a CI excerpt shows the tail.
-	@set -o pipefail; $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run TestIntegration -v ./cmd/app 2>&1 | tee bin/e2e.log \
-	  || { echo "== e2e failures:"; grep -E -B2 'FAIL: testdata|panic:' bin/e2e.log | tail -30; exit 1; }
+	@# testscript names the script by its path in the harness's temp dir.
+	@set -o pipefail; $(if $(LABS_BINARY),CGO_ENABLED=0) $(GO) test $(E2E_FLAGS) -count=1 -timeout $(E2E_TIMEOUT) -run TestIntegration -v ./cmd/app 2>&1 | tee bin/e2e.log \
+	  || { echo "== e2e failures:"; grep -E '✗ [a-z]+ step [0-9]+:' bin/e2e.log | cut -c1-300 | tail -8; \
+	       grep -E -B6 'FAIL: .*\.txtar:[0-9]+:|panic:' bin/e2e.log | cut -c1-400 | tail -30; exit 1; }
 
 browser: ## the class page in Debian's chromium, headless (apt-get install chromium); screenshots in bin/artifacts
 	$(GO) test -tags browser -count=1 -run TestPageInABrowser -v ./runner/classview
@@ -53,12 +71,13 @@ image: ## rebuild the embedded workload binaries (assets/image)
 verify-image: image ## fail if the committed workload binaries are stale
 	@git diff --exit-code --stat assets/image || { echo "assets/image is stale: run 'make image' and commit"; exit 1; }
 
-# The release targets build in the background meanwhile (hack/release-bg.sh).
+# CI tests the release binary itself and runs the cluster suite as soon as
+# that binary is built, with lint, unit, race, fuzz, image freshness and the
+# browser test beside it (hack/ci.sh); every other release target builds in
+# the background meanwhile (hack/release-bg.sh), which then checks its copy
+# of this machine's binary is the one tested.
 ci:
-	bash hack/release-bg.sh start
-	$(MAKE) lint test race fuzz verify-image browser e2e || { bash hack/release-bg.sh stop; exit 1; }
-	bash hack/release-bg.sh wait
-	$(MAKE) e2e-release
+	bash hack/ci.sh
 
 clean:
 	rm -rf bin

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,9 +27,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// TestIntegrationScripts runs the cluster acceptance scripts one after the
-// other (each creates and deletes its own kind cluster; two at once would
-// starve a 2-core machine). It needs Docker and KIND_NODE_IMAGE.
+// TestIntegrationScripts runs the cluster acceptance scripts on real kind
+// clusters, two lanes at once (E2E_LANES=1: one after another). Lane 1
+// runs the scripts marked "# e2e: shared cluster" one after another on one
+// cluster, labs-e2e, reset between them (resetCluster); the others run
+// each on a fresh cluster of its lane, labs-e2e2 on lane 2 (the harness
+// writes that name into its copy of the script: laneScript), labs-e2e on
+// lane 1 after its chain, whichever lane has less to do (plan); then each
+// "# e2e: alone" script runs by itself. The scripts mostly wait on Kubernetes, so two
+// lanes nearly halve the suite on 2 cores; more would starve them. Every
+// cluster is deleted at the end. It needs Docker and KIND_NODE_IMAGE.
 func TestIntegrationScripts(t *testing.T) {
 	browsers := &pages{byScript: map[*testscript.TestScript]context.Context{}}
 	if testing.Short() {
@@ -43,85 +49,136 @@ func TestIntegrationScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Strings(files)
 	repo, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
+	lanes := 2
+	if v := os.Getenv("E2E_LANES"); v != "" {
+		if lanes, err = strconv.Atoi(v); err != nil || lanes < 1 {
+			t.Fatalf("E2E_LANES=%q: want 1 or 2", v)
+		}
+	}
+	srcs := map[string][]byte{}
 	for _, f := range files {
-		f := f
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			testscript.Run(t, testscript.Params{
-				Files:     []string{f},
-				Condition: netpolCondition,
-				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-					"registry": cmdRegistry, "claimstep": cmdClaimStep,
-					"browse": browsers.open, "pagewait": browsers.wait, "screenshot": browsers.screenshot,
-				},
-				Setup: func(env *testscript.Env) error {
-					for _, k := range []string{"KIND_NODE_IMAGE", "LABS_NODE_IMAGE", "DOCKER_HOST"} {
-						if v := os.Getenv(k); v != "" {
-							env.Setenv(k, v)
-						}
-					}
-					env.Setenv("HOME", env.WorkDir+"/home")
-					env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/config")
-					env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
-					env.Setenv("NO_COLOR", "1")
-					env.Setenv("REPO", repo) // examples/ and labs/ of this tree
-					// LABS_BINARY: the scripts run that build of labs (a
-					// release binary) instead of this test binary.
-					if bin := os.Getenv("LABS_BINARY"); bin != "" {
-						if err := useBinary(env, bin); err != nil {
-							return err
-						}
-					}
-					// Always delete the script's cluster, even when it failed.
-					env.Defer(func() { deleteCluster(t, "labs-e2e") })
-					// 09-bundle deletes the cached node image and imports it
-					// back; should it stop half-way, the image gets its name
-					// back here.
-					env.Defer(func() { restoreNodeImage(t, env.WorkDir) })
-					// 07-watch's terminals (one tmux server each, so a new
-					// one never races the last one's exit), should it stop
-					// half-way.
-					env.Defer(func() {
-						for _, sock := range []string{"labs-e2e-watch1", "labs-e2e-watch2", "labs-e2e-watch3"} {
-							_ = exec.Command("tmux", "-L", sock, "kill-server").Run()
-						}
-					})
-					env.Setenv("LABS_CLUSTER_NAME", "labs-e2e")
-					return nil
-				},
-			})
-		})
+		if srcs[f], err = os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	use := func(f string) int { return clusterUse(string(srcs[f])) }
+	lane1, lane2, last := plan(files, use, lanes)
+	claimSuite(t, laneCluster(1), laneCluster(2))
+	scripts := t.TempDir()
+	// run runs one script on lane's cluster as a subtest (t.Run may be
+	// called from several goroutines at once). A script's own cluster is
+	// deleted after it; the shared one after the chain, or when a script
+	// on it failed (the next one starts afresh).
+	shared := false // lane 1's cluster is there for the next shared script
+	run := func(f string, lane int) {
+		name := laneCluster(lane)
+		isShared := use(f) == sharedCluster
+		if isShared && shared {
+			resetCluster(t, name)
+		}
+		if !isShared && shared { // after the chain: a cluster of its own
+			deleteCluster(t, name)
+			shared = false
+		}
+		ok := t.Run(filepath.Base(f), func(t *testing.T) { runScript(t, f, srcs[f], name, repo, scripts, browsers) })
+		shared = isShared && ok
+		if !shared {
+			deleteCluster(t, name)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		name := laneCluster(2)
+		for _, f := range lane2 {
+			t.Run(filepath.Base(f), func(t *testing.T) { runScript(t, f, srcs[f], name, repo, scripts, browsers) })
+			deleteCluster(t, name)
+		}
+	}()
+	for _, f := range lane1 {
+		run(f, 1)
+	}
+	wg.Wait()
+	if shared {
+		deleteCluster(t, laneCluster(1))
+		shared = false
+	}
+	for _, f := range last {
+		run(f, 1)
 	}
 }
 
-// restoreNodeImage gives the node image its name back from 09-bundle's
-// copy if it lost it (from the bundle itself if the copy is gone too: this
-// machine cannot pull it), and removes the copy's name.
-func restoreNodeImage(t *testing.T, workDir string) {
-	img := os.Getenv("KIND_NODE_IMAGE")
-	const copyName = "labs-e2e/node:bundle"
-	present := func(ref string) bool { return exec.Command("docker", "image", "inspect", ref).Run() == nil }
-	if img != "" && !present(img) {
-		if !present(copyName) {
-			saved := filepath.Join(workDir, "stick", "images", "node.tar.gz")
-			if _, err := os.Stat(saved); err != nil {
-				t.Errorf("the node image %s is gone and no bundle holds it", img)
-				return
-			}
-			if out, err := exec.Command("sh", "-c", `gunzip -c "$1" | docker load`, "sh", saved).CombinedOutput(); err != nil {
-				t.Errorf("loading the node image back from %s: %v: %s", saved, err, out)
-				return
-			}
-		}
-		if out, err := exec.Command("docker", "tag", copyName, img).CombinedOutput(); err != nil {
-			t.Errorf("putting back the node image %s: %v: %s", img, err, out)
-		}
+// runScript runs one script on lane's cluster.
+func runScript(t *testing.T, f string, src []byte, clusterName, repo, scripts string, browsers *pages) {
+	t.Logf("on cluster %s", clusterName)
+	script := filepath.Join(scripts, filepath.Base(f))
+	if err := os.WriteFile(script, []byte(laneScript(string(src), clusterName)), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	_ = exec.Command("docker", "rmi", copyName).Run()
+	testscript.RunT(serialT{t}, testscript.Params{
+		Files:     []string{script},
+		Condition: netpolCondition,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"registry": cmdRegistry, "claimstep": cmdClaimStep,
+			"browse": browsers.open, "pagewait": browsers.wait, "screenshot": browsers.screenshot,
+		},
+		Setup: func(env *testscript.Env) error {
+			for _, k := range []string{"KIND_NODE_IMAGE", "LABS_NODE_IMAGE", "DOCKER_HOST"} {
+				if v := os.Getenv(k); v != "" {
+					env.Setenv(k, v)
+				}
+			}
+			env.Setenv("HOME", env.WorkDir+"/home")
+			env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/config")
+			env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("REPO", repo) // examples/ and labs/ of this tree
+			// LABS_BINARY: the scripts run that build of labs (a
+			// release binary) instead of this test binary.
+			if bin := os.Getenv("LABS_BINARY"); bin != "" {
+				if err := useBinary(env, bin); err != nil {
+					return err
+				}
+			}
+			// 09-bundle's copy of the node image.
+			if strings.Contains(string(src), "labs-e2e/node:bundle") {
+				env.Defer(dropBundleImage)
+			}
+			// 07-watch's terminals (one tmux server each, so a new one
+			// never races the last one's exit), should it stop half-way;
+			// only its own script: another lane's may be using them.
+			if strings.Contains(string(src), "labs-e2e-watch") {
+				env.Defer(func() {
+					for _, sock := range []string{"labs-e2e-watch1", "labs-e2e-watch2", "labs-e2e-watch3"} {
+						_ = exec.Command("tmux", "-L", sock, "kill-server").Run()
+					}
+				})
+			}
+			env.Setenv("LABS_CLUSTER_NAME", clusterName)
+			return nil
+		},
+	})
+}
+
+// serialT runs a script inside the caller's test, not as a parallel
+// subtest of its own, so the lane is held while the script runs.
+type serialT struct{ *testing.T }
+
+func (serialT) Parallel()     {}
+func (serialT) Verbose() bool { return testing.Verbose() }
+func (t serialT) Run(name string, f func(testscript.T)) {
+	t.T.Run(name, func(t *testing.T) { f(serialT{t}) })
+}
+
+// dropBundleImage deletes 09-bundle's copy of the node image, should the
+// script stop before it does.
+func dropBundleImage() {
+	_ = exec.Command("docker", "rmi", "labs-e2e/node:bundle").Run()
 }
 
 // useBinary puts bin first on the script's PATH as labs, and as kubectl
@@ -312,7 +369,12 @@ func netpolCondition(cond string) (bool, error) {
 	if cond != "netpol" {
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
-	out, err := exec.Command("docker", "exec", "labs-e2e-control-plane", "crictl", "images").Output()
+	// Every lane's cluster runs the same node image: ask any control plane.
+	ids, err := exec.Command("docker", "ps", "-q", "--filter", "label=io.x-k8s.kind.role=control-plane").Output()
+	if err != nil || len(strings.Fields(string(ids))) == 0 {
+		return false, fmt.Errorf("finding a running kind control plane: %v", err)
+	}
+	out, err := exec.Command("docker", "exec", strings.Fields(string(ids))[0], "crictl", "images").Output()
 	if err != nil {
 		return false, fmt.Errorf("asking the node for its images: %w", err)
 	}
