@@ -38,10 +38,10 @@ func clusterUse(src string) int {
 	return ownCluster
 }
 
-// ciSeconds is about how long a script took in CI (2026-12-07, two
-// lanes), to balance the lanes; a new script counts as a minute.
+// ciSeconds is about how long a script took in CI (2026-12-07, a clean
+// clone, two lanes), to balance the lanes; a new script counts as a minute.
 func ciSeconds(f string) int {
-	for p, secs := range map[string]int{"01-": 78, "02-": 584, "03-": 46, "04-": 155, "05-": 326, "06-": 345, "07-": 148, "08-": 431, "09-": 98} {
+	for p, secs := range map[string]int{"01-": 69, "02-": 460, "03-": 48, "04-": 156, "05-": 264, "06-": 221, "07-": 130, "08-": 406, "09-": 97} {
 		if strings.HasPrefix(filepath.Base(f), p) {
 			return secs
 		}
@@ -49,38 +49,35 @@ func ciSeconds(f string) int {
 	return 60
 }
 
-// plan orders the scripts into what runs when: the shared scripts one
-// after another on lane 1; the others, the longest first, each on the lane
-// that has the less to do so far (on lane 1 after its chain, once the
-// shared cluster is deleted); then each alone script by itself. With one
-// lane, all on lane 1: the chain, then the others.
-func plan(files []string, use func(string) int, lanes int) (lane1, lane2, last []string) {
+// plan orders the scripts into n lanes that run at once, each on a
+// cluster of its own: every script but the alone ones, the longest first,
+// goes to the lane with the least to do so far; in a lane the shared
+// scripts come first, one after another on one cluster (reset between
+// them), then the others, each on a fresh one. Then each alone script runs
+// by itself.
+func plan(files []string, use func(string) int, n int) (lanes [][]string, last []string) {
 	sort.Strings(files)
 	sort.SliceStable(files, func(i, j int) bool { return ciSeconds(files[i]) > ciSeconds(files[j]) })
-	var own []string
-	t1, t2 := 0, 0
+	lanes = make([][]string, max(n, 1))
+	queued := make([]int, len(lanes)) // seconds on each lane so far
 	for _, f := range files {
-		switch use(f) {
-		case sharedCluster:
-			lane1 = append(lane1, f)
-			t1 += ciSeconds(f)
-		case alone:
+		if use(f) == alone {
 			last = append(last, f)
-		default:
-			own = append(own, f)
+			continue
 		}
-	}
-	var after []string // own-cluster scripts of lane 1, after its chain
-	for _, f := range own {
-		if lanes < 2 || t1 < t2 {
-			after = append(after, f)
-			t1 += ciSeconds(f)
-		} else {
-			lane2 = append(lane2, f)
-			t2 += ciSeconds(f)
+		least := 0
+		for i := range queued {
+			if queued[i] < queued[least] {
+				least = i
+			}
 		}
+		lanes[least] = append(lanes[least], f)
+		queued[least] += ciSeconds(f)
 	}
-	return append(lane1, after...), lane2, last
+	for _, lane := range lanes {
+		sort.SliceStable(lane, func(i, j int) bool { return use(lane[i]) == sharedCluster && use(lane[j]) != sharedCluster })
+	}
+	return lanes, last
 }
 
 // laneCluster is lane n's cluster name (1-based): labs-e2e, labs-e2e2, ...
@@ -111,21 +108,26 @@ func TestLaneScriptNamesTheLanesCluster(t *testing.T) {
 	}
 }
 
-// Shared scripts run in a chain on lane 1, the others, the longest first,
-// on the lane with the less to do (lane 1 after its chain); alone ones
-// last; one lane runs everything in turn.
+// Scripts go, the longest first, to the lane with the least to do; in a
+// lane the shared ones first; alone ones last; one lane runs everything.
 func TestPlanChainsSharedScripts(t *testing.T) {
 	files := []string{"d/01-a.txtar", "d/02-b.txtar", "d/03-i.txtar", "d/05-c.txtar", "d/06-d.txtar", "d/09-e.txtar", "d/10-new.txtar", "d/11-z.txtar"}
 	use := map[string]int{"d/01-a.txtar": sharedCluster, "d/06-d.txtar": sharedCluster, "d/11-z.txtar": alone}
-	// 06+01 = 423 s on lane 1; 02 (584) to lane 2, 05 (326) after the
-	// chain (423 < 584), then 09 (98), 10 (60) and 03 (46) to lane 2
-	// (584, 682, 742 < 749).
-	l1, l2, last := plan(append([]string{}, files...), func(f string) int { return use[f] }, 2)
-	if got := fmt.Sprint(l1, l2, last); got != "[d/06-d.txtar d/01-a.txtar d/05-c.txtar] [d/02-b.txtar d/09-e.txtar d/10-new.txtar d/03-i.txtar] [d/11-z.txtar]" {
+	// 02 460 to lane 1; 05 264, 06 221 (485) to lane 2; 09 97 (557) to
+	// lane 1; 01 69 (554), 10 60 (614) to lane 2; 03 48 (605) to lane 1;
+	// lane 2's shared ones, 06 and 01, first.
+	lanes, last := plan(append([]string{}, files...), func(f string) int { return use[f] }, 2)
+	if got := fmt.Sprint(lanes, last); got != "[[d/02-b.txtar d/09-e.txtar d/03-i.txtar] [d/06-d.txtar d/01-a.txtar d/05-c.txtar d/10-new.txtar]] [d/11-z.txtar]" {
 		t.Errorf("two lanes: %s", got)
 	}
-	l1, l2, last = plan(append([]string{}, files...), func(f string) int { return use[f] }, 1)
-	if got := fmt.Sprint(l1, l2, last); got != "[d/06-d.txtar d/01-a.txtar d/02-b.txtar d/05-c.txtar d/09-e.txtar d/10-new.txtar d/03-i.txtar] [] [d/11-z.txtar]" {
+	// Three: 02, 05, 06 one each; 09 (318 to lane 3), 01 (333 to lane
+	// 2), 10 (378 to lane 3), 03 (381 to lane 2).
+	lanes, last = plan(append([]string{}, files...), func(f string) int { return use[f] }, 3)
+	if got := fmt.Sprint(lanes, last); got != "[[d/02-b.txtar] [d/01-a.txtar d/05-c.txtar d/03-i.txtar] [d/06-d.txtar d/09-e.txtar d/10-new.txtar]] [d/11-z.txtar]" {
+		t.Errorf("three lanes: %s", got)
+	}
+	lanes, last = plan(append([]string{}, files...), func(f string) int { return use[f] }, 1)
+	if got := fmt.Sprint(lanes, last); got != "[[d/06-d.txtar d/01-a.txtar d/02-b.txtar d/05-c.txtar d/09-e.txtar d/10-new.txtar d/03-i.txtar]] [d/11-z.txtar]" {
 		t.Errorf("one lane: %s", got)
 	}
 	if clusterUse("# x\n# e2e: shared cluster\nexec labs\n") != sharedCluster || clusterUse("# e2e: alone\n") != alone || clusterUse("exec labs\n") != ownCluster {

@@ -28,14 +28,15 @@ import (
 )
 
 // TestIntegrationScripts runs the cluster acceptance scripts on real kind
-// clusters, two lanes at once (E2E_LANES=1: one after another). Lane 1
-// runs the scripts marked "# e2e: shared cluster" one after another on one
-// cluster, labs-e2e, reset between them (resetCluster); the others run
-// each on a fresh cluster of its lane, labs-e2e2 on lane 2 (the harness
-// writes that name into its copy of the script: laneScript), labs-e2e on
-// lane 1 after its chain, whichever lane has less to do (plan); then each
-// "# e2e: alone" script runs by itself. The scripts mostly wait on Kubernetes, so two
-// lanes nearly halve the suite on 2 cores; more would starve them. Every
+// clusters, in lanes that run at once (E2E_LANES, 3 by default; 1: one
+// after another), each on clusters of its own name: labs-e2e, labs-e2e2,
+// ... (the harness writes the name into its copy of a script:
+// laneScript). plan spreads the scripts over the lanes by the seconds each
+// took in CI; in a lane the scripts marked "# e2e: shared cluster" run
+// first, one after another on one cluster reset between them
+// (resetCluster), then the others, each on a fresh cluster; then each
+// "# e2e: alone" script runs by itself. The scripts mostly wait on
+// Kubernetes, so the lanes overlap their waits. Every
 // cluster is deleted at the end. It needs Docker and KIND_NODE_IMAGE.
 func TestIntegrationScripts(t *testing.T) {
 	browsers := &pages{byScript: map[*testscript.TestScript]context.Context{}}
@@ -53,10 +54,10 @@ func TestIntegrationScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lanes := 2
+	lanes := 3
 	if v := os.Getenv("E2E_LANES"); v != "" {
 		if lanes, err = strconv.Atoi(v); err != nil || lanes < 1 {
-			t.Fatalf("E2E_LANES=%q: want 1 or 2", v)
+			t.Fatalf("E2E_LANES=%q: want a number of lanes, 1 or more", v)
 		}
 	}
 	srcs := map[string][]byte{}
@@ -66,50 +67,50 @@ func TestIntegrationScripts(t *testing.T) {
 		}
 	}
 	use := func(f string) int { return clusterUse(string(srcs[f])) }
-	lane1, lane2, last := plan(files, use, lanes)
-	claimSuite(t, laneCluster(1), laneCluster(2))
+	order, last := plan(files, use, lanes)
+	names := make([]string, len(order))
+	for i := range order {
+		names[i] = laneCluster(i + 1)
+	}
+	claimSuite(t, names...)
 	scripts := t.TempDir()
-	// run runs one script on lane's cluster as a subtest (t.Run may be
-	// called from several goroutines at once). A script's own cluster is
-	// deleted after it; the shared one after the chain, or when a script
-	// on it failed (the next one starts afresh).
-	shared := false // lane 1's cluster is there for the next shared script
-	run := func(f string, lane int) {
-		name := laneCluster(lane)
-		isShared := use(f) == sharedCluster
-		if isShared && shared {
-			resetCluster(t, name)
+	// runLane runs a lane's scripts one after another as subtests (t.Run
+	// may be called from several goroutines at once) on its cluster. A
+	// shared script gets the cluster the shared script before it passed
+	// on, reset; any other a fresh one. A script's own cluster is deleted
+	// after it, the shared one after the chain or when a script on it
+	// failed (the next one starts afresh).
+	runLane := func(name string, lane []string) {
+		shared := false // the cluster is there for the next shared script
+		for _, f := range lane {
+			isShared := use(f) == sharedCluster
+			if isShared && shared {
+				resetCluster(t, name)
+			}
+			if !isShared && shared {
+				deleteCluster(t, name)
+			}
+			ok := t.Run(filepath.Base(f), func(t *testing.T) { runScript(t, f, srcs[f], name, repo, scripts, browsers) })
+			shared = isShared && ok
+			if !shared {
+				deleteCluster(t, name)
+			}
 		}
-		if !isShared && shared { // after the chain: a cluster of its own
-			deleteCluster(t, name)
-			shared = false
-		}
-		ok := t.Run(filepath.Base(f), func(t *testing.T) { runScript(t, f, srcs[f], name, repo, scripts, browsers) })
-		shared = isShared && ok
-		if !shared {
+		if shared {
 			deleteCluster(t, name)
 		}
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		name := laneCluster(2)
-		for _, f := range lane2 {
-			t.Run(filepath.Base(f), func(t *testing.T) { runScript(t, f, srcs[f], name, repo, scripts, browsers) })
-			deleteCluster(t, name)
-		}
-	}()
-	for _, f := range lane1 {
-		run(f, 1)
+	for i, lane := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runLane(names[i], lane)
+		}()
 	}
 	wg.Wait()
-	if shared {
-		deleteCluster(t, laneCluster(1))
-		shared = false
-	}
 	for _, f := range last {
-		run(f, 1)
+		runLane(laneCluster(1), []string{f})
 	}
 }
 
