@@ -60,6 +60,13 @@ func TestIntegrationScripts(t *testing.T) {
 			t.Fatalf("E2E_LANES=%q: want a number of lanes, 1 or more", v)
 		}
 	}
+	// More than two clusters at once exhaust the kernel's default inotify
+	// instances: kube-proxy fails with "too many open files".
+	if raw, err := os.ReadFile("/proc/sys/fs/inotify/max_user_instances"); err == nil && lanes > 2 {
+		if n, _ := strconv.Atoi(strings.TrimSpace(string(raw))); n < 512 {
+			t.Fatalf("fs.inotify.max_user_instances is %d: %d clusters at once need 512 (pods fail with \"too many open files\"); `sysctl -w fs.inotify.max_user_instances=512` (.ci/run does), or E2E_LANES=2", n, lanes)
+		}
+	}
 	srcs := map[string][]byte{}
 	for _, f := range files {
 		if srcs[f], err = os.ReadFile(f); err != nil {
