@@ -133,7 +133,10 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 		loadCtx, stopLoad := context.WithCancel(ctx)
 		defer stopLoad()
 		go func() { loaded <- r.loadImages(loadCtx, c) }()
-		if !starting || len(restarted) > 0 {
+		// Nodes started just now become Ready as their network plugin
+		// (a system pod) comes back, like a new cluster's: settle waits
+		// for them before any check. A running cluster's are Ready.
+		if !starting && len(restarted) == 0 {
 			if err := r.waitNodesReady(ctx, c, r.Nodes, 3*time.Minute); err != nil {
 				stopLoad()
 				<-loaded
@@ -148,7 +151,7 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 	// that check or load the cluster wait for them (settle), so the step
 	// shows now.
 	if len(restarted) > 0 {
-		r.Display.Status("system pods (DNS, network) are still starting after the resume: checks wait for them")
+		r.Display.Status("the nodes and system pods (DNS, network) are still starting after the resume: checks wait for them")
 	}
 	r.Display.Done(fmt.Sprintf("cluster %s is ready (kubeconfig %s)", r.Cluster.Name(), r.Paths.Kubeconfig()))
 	return c, nil

@@ -381,3 +381,45 @@ func TestSettleKeepsANewerRecord(t *testing.T) {
 		t.Fatalf("after settle the newer record = %+v (ok %v); want n1 started at %s", rec, ok, later)
 	}
 }
+
+// Nodes started by a resume become Ready only as their network plugin
+// comes back: labs start shows the step without waiting for them, and the
+// first command that checks (settle) waits instead. A running cluster's
+// NotReady nodes are waited for at start, as before.
+func TestStartDoesNotWaitForResumedNodes(t *testing.T) {
+	notReady := readyNode()
+	notReady.Status.Conditions[0].Status = corev1.ConditionFalse
+	client := fake.NewSimpleClientset(notReady)
+	r, cl, out := newTestRunner(t, client, fakeDocker{})
+	bg := context.Background()
+	if err := cl.Create(bg, "node:test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.StopNodes(bg, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	if err := r.Start(ctx, "demo"); err != nil {
+		t.Fatalf("a resume with the nodes not yet Ready: %v", err)
+	}
+	if errOut := r.ErrOut.(interface{ String() string }).String(); !strings.Contains(errOut, "the nodes and system pods (DNS, network) are still starting after the resume") {
+		t.Errorf("start says:\n%s", errOut)
+	}
+	if !strings.Contains(out.String(), "Step 1/") {
+		t.Errorf("start shows no step:\n%s", out)
+	}
+	sctx, scancel := context.WithTimeout(bg, time.Second)
+	defer scancel()
+	if err := r.settle(sctx, client); err == nil {
+		t.Error("the first check after the resume did not wait for the nodes to be Ready")
+	}
+	if err := os.Remove(r.Paths.resumedRecord()); err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(bg, time.Second)
+	defer wcancel()
+	if err := r.Start(wctx, "demo"); err == nil {
+		t.Error("a start on a running cluster with no record did not wait for its NotReady nodes")
+	}
+}
