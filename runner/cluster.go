@@ -67,6 +67,13 @@ func (r *Runner) ensureCluster(ctx context.Context) (c kubernetes.Interface, err
 		early = r.startImageLoad(ctx)
 		if err := r.Cluster.Create(ctx, r.NodeImage); err != nil {
 			early.stop()
+			// deleteCluster thaws a node that will not stop: Ctrl-C while
+			// kind starts pods can leave a container's cgroup frozen.
+			if derr := r.deleteCluster(context.WithoutCancel(ctx)); derr != nil {
+				// Not wrapping err: an interrupted create whose cleanup
+				// failed must say so, not just "interrupted".
+				return nil, fmt.Errorf("%v, and removing what kind made failed: %v", err, derr)
+			}
 			return nil, err
 		}
 		early.kindFinished()

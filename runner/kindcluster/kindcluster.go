@@ -189,8 +189,8 @@ func (c *Cluster) Exists() (bool, error) {
 
 // Create makes the cluster with nodeImage (kind's default when empty) and
 // writes its kubeconfig. kind takes no context, so on cancellation Create
-// waits for kind to return and then deletes whatever it made: Ctrl-C never
-// leaves half a cluster behind.
+// waits for kind to return. On failure whatever kind made is left for the
+// caller to delete (the runner thaws a node that will not stop).
 func (c *Cluster) Create(ctx context.Context, nodeImage string) error {
 	if err := os.MkdirAll(filepath.Dir(c.kubeconfig), 0o700); err != nil {
 		return fmt.Errorf("creating config dir: %w", err)
@@ -219,9 +219,6 @@ func (c *Cluster) Create(ctx context.Context, nodeImage string) error {
 		err = ctx.Err()
 	}
 	if err != nil {
-		if derr := c.Delete(); derr != nil {
-			return fmt.Errorf("creating cluster %q: %w (and cleaning up failed: %v)", c.name, err, derr)
-		}
 		return fmt.Errorf("creating cluster %q: %w", c.name, err)
 	}
 	return os.Chmod(c.kubeconfig, 0o600)
